@@ -1,0 +1,24 @@
+/** A float32 array with a shape, C order. All weights reach the graph engine in this form. */
+export interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Lazy access to named tensors in a checkpoint (safetensors, llama2.c, ...): read one at a time. */
+export interface WeightSource {
+  readonly path: string;
+  names(): string[];
+  has(name: string): boolean;
+  /** Stored dtype as in the file ("F32", "F16", "BF16", "BOOL", ...). */
+  dtype(name: string): string;
+  shape(name: string): number[];
+  /** Reads and converts to float32 (f16/bf16 widened exactly). Throws naming file and tensor on failure. */
+  readFloat32(name: string): Promise<HostTensor>;
+  close(): Promise<void>;
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const s of shape) n *= s;
+  return n;
+}

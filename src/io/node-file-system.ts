@@ -1,0 +1,83 @@
+import { promises as fsp } from 'node:fs';
+import * as nodePath from 'node:path';
+import type { FileSystem, RandomAccessFile } from './file-system.js';
+
+class NodeRandomAccessFile implements RandomAccessFile {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    private readonly handle: fsp.FileHandle,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (offset < 0 || offset + length > this.size) {
+      throw new Error(`${this.path}: read of ${length} bytes at offset ${offset} goes past the end of the file (${this.size} bytes); the file is truncated or corrupt`);
+    }
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) throw new Error(`${this.path}: unexpected end of file at byte ${offset + done}`);
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+let tmpCounter = 0;
+
+export class NodeFileSystem implements FileSystem {
+  async open(path: string): Promise<RandomAccessFile> {
+    const handle = await fsp.open(path, 'r');
+    const { size } = await handle.stat();
+    return new NodeRandomAccessFile(path, size, handle);
+  }
+  async readBytes(path: string): Promise<Uint8Array> {
+    const b = await fsp.readFile(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  readText(path: string): Promise<string> {
+    return fsp.readFile(path, 'utf8');
+  }
+  async exists(path: string): Promise<boolean> {
+    try {
+      await fsp.stat(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  async isDirectory(path: string): Promise<boolean> {
+    try {
+      return (await fsp.stat(path)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+  list(dir: string): Promise<string[]> {
+    return fsp.readdir(dir);
+  }
+  async writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
+    await fsp.mkdir(nodePath.dirname(path), { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}-${tmpCounter++}`;
+    try {
+      await fsp.writeFile(tmp, data);
+      await fsp.rename(tmp, path);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+  async mkdirp(dir: string): Promise<void> {
+    await fsp.mkdir(dir, { recursive: true });
+  }
+  join(...parts: string[]): string {
+    return nodePath.join(...parts);
+  }
+}
+
+export const nodeFileSystem = new NodeFileSystem();
