@@ -1,0 +1,119 @@
+/**
+ * The compute-graph IR: typed values with static shapes, built by the op functions in ops.ts.
+ * Shapes are concrete numbers (sessions are cached per shape signature), so every shape error is
+ * caught when the graph is built, with the op, its scope and the offending shapes in the message.
+ */
+
+export type DType = 'float32' | 'float64' | 'int64' | 'bool';
+
+export type AttrValue = number | string | boolean | readonly number[] | null | undefined | ConstData;
+
+/** Inline constant data (small tensors: scalars, axes, masks built at graph-build time). */
+export interface ConstData {
+  readonly kind: 'const-data';
+  readonly values: Float32Array | Float64Array | BigInt64Array | Uint8Array;
+}
+
+export type Attrs = Record<string, AttrValue>;
+
+export class Value {
+  constructor(
+    readonly graph: Graph,
+    readonly id: number,
+    readonly op: string,
+    readonly inputs: readonly Value[],
+    readonly attrs: Attrs,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly scope: string,
+  ) {}
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  /** A short human description for error messages. */
+  describe(): string {
+    const where = this.scope ? ` in ${this.scope}` : '';
+    const name = this.op === 'input' ? `input '${String(this.attrs.name)}'` : `${this.op} #${this.id}`;
+    return `${name}${where} [${this.shape.join(', ')}] ${this.dtype}`;
+  }
+}
+
+export class GraphShapeError extends Error {
+  override name = 'GraphShapeError';
+}
+
+export class Graph {
+  readonly values: Value[] = [];
+  readonly inputs = new Map<string, Value>();
+  private scopes: string[] = [];
+
+  /** Runs `fn` with `name` pushed on the scope stack; scopes show up in shape errors. */
+  scope<T>(name: string, fn: () => T): T {
+    this.scopes.push(name);
+    try {
+      return fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  get currentScope(): string {
+    return this.scopes.join('.');
+  }
+
+  add(op: string, inputs: readonly Value[], attrs: Attrs, shape: readonly number[], dtype: DType): Value {
+    for (const x of inputs) {
+      if (x.graph !== this) throw new Error(`${op}: input ${x.describe()} belongs to another graph`);
+    }
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) this.fail(op, `computed an invalid dimension ${d} (shape [${shape.join(', ')}])`);
+    }
+    const v = new Value(this, this.values.length, op, inputs, attrs, [...shape], dtype, this.currentScope);
+    this.values.push(v);
+    return v;
+  }
+
+  /** A named graph input (weights, activations, masks): fed at run time, never baked in. */
+  input(name: string, dtype: DType, shape: readonly number[]): Value {
+    if (this.inputs.has(name)) throw new Error(`graph input '${name}' declared twice`);
+    const v = this.add('input', [], { name }, shape, dtype);
+    this.inputs.set(name, v);
+    return v;
+  }
+
+  fail(op: string, message: string): never {
+    const where = this.currentScope ? ` (in ${this.currentScope})` : '';
+    throw new GraphShapeError(`${op}${where}: ${message}`);
+  }
+}
+
+export function shapeStr(s: readonly number[]): string {
+  return `[${s.join(', ')}]`;
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Numpy broadcasting of two shapes, or null when they are incompatible. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | null {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return null;
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+export function normAxis(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}

@@ -1,0 +1,140 @@
+/**
+ * Runs graphs on onnxruntime. The onnxruntime module is injected (onnxruntime-node in Node,
+ * onnxruntime-web in a browser), so this file stays portable. Sessions are cached by the bytes of the
+ * lowered model, i.e. per graph structure and shape signature; weights are always fed as inputs.
+ */
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { DType, Value } from './graph.js';
+import { lowerToOnnx } from './onnx-lowering.js';
+import { encodeOnnxModel } from './onnx-proto.js';
+
+export type HostData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
+
+export interface HostArray {
+  data: HostData;
+  shape: number[];
+}
+
+/** The part of the onnxruntime API we use; both onnxruntime-node and onnxruntime-web satisfy it. */
+export interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  Tensor: new (type: Tensor.Type, data: HostData, dims: readonly number[]) => Tensor;
+}
+
+export interface RuntimeOptions {
+  /** e.g. ['cpu'], ['cuda', 'cpu'], ['webgpu']. */
+  executionProviders?: string[];
+  intraOpNumThreads?: number;
+  /** How many compiled sessions to keep (least recently used are released). */
+  maxCachedSessions?: number;
+}
+
+const ORT_TYPE: Record<DType, Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
+
+function fnv1a(bytes: Uint8Array): string {
+  // Two independent 32-bit FNV-1a lanes make accidental collisions between graphs negligible.
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ bytes.length;
+  for (let i = 0; i < bytes.length; i++) {
+    h1 = Math.imul(h1 ^ bytes[i]!, 0x01000193);
+    h2 = Math.imul(h2 ^ bytes[i]!, 0x5bd1e995);
+  }
+  return `${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}:${bytes.length}`;
+}
+
+function expectedArray(dtype: DType, data: HostData): boolean {
+  switch (dtype) {
+    case 'float32':
+      return data instanceof Float32Array;
+    case 'float64':
+      return data instanceof Float64Array;
+    case 'int64':
+      return data instanceof BigInt64Array;
+    case 'bool':
+      return data instanceof Uint8Array;
+  }
+}
+
+export class CompiledGraph {
+  constructor(
+    private readonly ort: OrtModule,
+    private readonly session: InferenceSession,
+    readonly inputs: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
+    readonly outputNames: readonly string[],
+  ) {}
+
+  async run(feeds: Record<string, HostArray | HostData>): Promise<Record<string, HostArray>> {
+    const ortFeeds: Record<string, Tensor> = {};
+    for (const [name, spec] of this.inputs) {
+      const f = feeds[name];
+      if (f === undefined) throw new Error(`graph input '${name}' [${spec.shape.join(', ')}] ${spec.dtype} was not fed`);
+      const data = ArrayBuffer.isView(f) ? (f as HostData) : (f as HostArray).data;
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      if (!expectedArray(spec.dtype, data)) throw new Error(`graph input '${name}' expects ${spec.dtype}, got ${data.constructor.name}`);
+      if (data.length !== n) throw new Error(`graph input '${name}' expects shape [${spec.shape.join(', ')}] (${n} elements), got ${data.length} elements`);
+      ortFeeds[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
+    }
+    const res = await this.session.run(ortFeeds);
+    const out: Record<string, HostArray> = {};
+    for (const name of this.outputNames) {
+      const t = res[name]!;
+      out[name] = { data: t.data as HostData, shape: [...t.dims] };
+    }
+    return out;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+export class Runtime {
+  private readonly cache = new Map<string, Promise<CompiledGraph>>();
+  private readonly options: Required<Omit<RuntimeOptions, 'intraOpNumThreads'>> & { intraOpNumThreads?: number };
+
+  constructor(
+    private readonly ort: OrtModule,
+    options: RuntimeOptions = {},
+  ) {
+    this.options = { executionProviders: options.executionProviders ?? ['cpu'], maxCachedSessions: options.maxCachedSessions ?? 32, intraOpNumThreads: options.intraOpNumThreads };
+  }
+
+  /** Compiles (or fetches from the cache) the graph computing `outputs`. */
+  compile(outputs: Record<string, Value>): Promise<CompiledGraph> {
+    const model = lowerToOnnx(outputs);
+    const bytes = encodeOnnxModel(model);
+    const key = fnv1a(bytes);
+    const hit = this.cache.get(key);
+    if (hit) {
+      // Refresh LRU position.
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const inputs = new Map(model.inputs.map((i) => [i.name, { dtype: i.dtype as DType, shape: i.dims }]));
+    const opts: InferenceSession.SessionOptions = {
+      executionProviders: this.options.executionProviders,
+      graphOptimizationLevel: 'all',
+    };
+    if (this.options.intraOpNumThreads) opts.intraOpNumThreads = this.options.intraOpNumThreads;
+    const p = this.ort.InferenceSession.create(bytes, opts).then((s) => new CompiledGraph(this.ort, s, inputs, Object.keys(outputs)));
+    p.catch(() => this.cache.delete(key));
+    this.cache.set(key, p);
+    while (this.cache.size > this.options.maxCachedSessions) {
+      const oldest = this.cache.keys().next().value!;
+      const old = this.cache.get(oldest)!;
+      this.cache.delete(oldest);
+      void old.then((c) => c.release()).catch(() => undefined);
+    }
+    return p;
+  }
+
+  /** Compiles and runs in one call. */
+  async run(outputs: Record<string, Value>, feeds: Record<string, HostArray | HostData>): Promise<Record<string, HostArray>> {
+    return (await this.compile(outputs)).run(feeds);
+  }
+
+  get cachedSessions(): number {
+    return this.cache.size;
+  }
+}
