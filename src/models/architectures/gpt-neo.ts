@@ -1,0 +1,46 @@
+import type { Architecture } from '../architecture.js';
+import { num, optionalId, type Activation } from '../model-config.js';
+
+/** Expands GPT-Neo's attention_types, e.g. [[["global","local"], 12]], to one entry per layer. */
+function attentionLayers(hf: Record<string, unknown>, nLayers: number): string[] {
+  const types = hf.attention_types as [string[], number][] | undefined;
+  if (!types) return (hf.attention_layers as string[] | undefined) ?? new Array(nLayers).fill('global');
+  const out: string[] = [];
+  for (const [pattern, repeat] of types) for (let r = 0; r < repeat; r++) out.push(...pattern);
+  if (out.length !== nLayers) throw new Error(`config.json: attention_types describes ${out.length} layers, num_layers is ${nLayers}`);
+  return out;
+}
+
+/** GPT-Neo: GPT-2-like, but alternating global/local attention and no 1/sqrt(d) scaling. */
+export const gptNeo: Architecture = {
+  modelTypes: ['gpt_neo'],
+  parseConfig(hf) {
+    const d = num(hf, 'hidden_size');
+    const nHeads = num(hf, 'num_heads');
+    const nLayers = num(hf, 'num_layers');
+    const window = num(hf, 'window_size', 256);
+    return {
+      modelType: 'gpt_neo', dModel: d, dEmbed: d, nLayers, nHeads, nKvHeads: nHeads, headDim: d / nHeads,
+      dFF: num(hf, 'intermediate_size', 4 * d), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'max_position_embeddings'),
+      norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
+      position: { kind: 'learned', offset: 0 }, residual: 'sequential',
+      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new', gatedMlp: false,
+      attnScale: 1, scaleByInverseLayer: false,
+      localWindow: attentionLayers(hf, nLayers).map((t) => (t === 'local' ? window : null)),
+      embedNorm: false, embedScale: null, projectInOut: false,
+      tiedEmbeddings: hf.tie_word_embeddings !== false, lmHeadBias: false,
+      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
+    };
+  },
+  names: () => ({
+    embed: 'transformer.wte', positions: 'transformer.wpe', finalNorm: 'transformer.ln_f', lmHead: 'lm_head',
+    layer: (i) => {
+      const p = `transformer.h.${i}`;
+      const a = `${p}.attn.attention`;
+      return {
+        ln1: `${p}.ln_1`, ln2: `${p}.ln_2`, qkv: { q: `${a}.q_proj`, k: `${a}.k_proj`, v: `${a}.v_proj` }, o: `${a}.out_proj`,
+        up: `${p}.mlp.c_fc`, down: `${p}.mlp.c_proj`,
+      };
+    },
+  }),
+};

@@ -1,0 +1,36 @@
+import type { Architecture } from '../architecture.js';
+import { num, optionalId, type Activation } from '../model-config.js';
+
+/** GPT-NeoX and Pythia: parallel residual, partial rotate-half rotary, fused per-head qkv. */
+export const gptNeox: Architecture = {
+  modelTypes: ['gpt_neox'],
+  fusedQkvPerHead: true,
+  parseConfig(hf) {
+    const d = num(hf, 'hidden_size');
+    const nHeads = num(hf, 'num_attention_heads');
+    const nLayers = num(hf, 'num_hidden_layers');
+    const headDim = d / nHeads;
+    return {
+      modelType: 'gpt_neox', dModel: d, dEmbed: d, nLayers, nHeads, nKvHeads: nHeads, headDim,
+      dFF: num(hf, 'intermediate_size'), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'max_position_embeddings'),
+      norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_eps', 1e-5) },
+      position: { kind: 'rotary', rotaryDim: Math.floor(headDim * num(hf, 'rotary_pct', 1)), theta: num(hf, ['rotary_emb_base', 'rope_theta'], 10000) },
+      residual: hf.use_parallel_residual === false ? 'sequential' : 'parallel',
+      activation: (hf.hidden_act as Activation | undefined) ?? 'gelu', gatedMlp: false,
+      attnScale: 1 / Math.sqrt(headDim), scaleByInverseLayer: false,
+      localWindow: new Array(nLayers).fill(null), embedNorm: false, embedScale: null, projectInOut: false,
+      tiedEmbeddings: hf.tie_word_embeddings === true, lmHeadBias: false,
+      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
+    };
+  },
+  names: () => ({
+    embed: 'gpt_neox.embed_in', finalNorm: 'gpt_neox.final_layer_norm', lmHead: 'embed_out',
+    layer: (i) => {
+      const p = `gpt_neox.layers.${i}`;
+      return {
+        ln1: `${p}.input_layernorm`, ln2: `${p}.post_attention_layernorm`, qkv: { fused: `${p}.attention.query_key_value` },
+        o: `${p}.attention.dense`, up: `${p}.mlp.dense_h_to_4h`, down: `${p}.mlp.dense_4h_to_h`,
+      };
+    },
+  }),
+};

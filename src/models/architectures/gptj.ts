@@ -1,0 +1,36 @@
+import type { Architecture } from '../architecture.js';
+import { num, optionalId, type Activation } from '../model-config.js';
+
+/** GPT-J: attention and MLP in parallel from one shared ln_1; interleaved partial rotary; head with bias. */
+export const gptj: Architecture = {
+  modelTypes: ['gptj'],
+  interleavedRotary: true,
+  parseConfig(hf) {
+    const d = num(hf, ['n_embd', 'hidden_size']);
+    const nHeads = num(hf, ['n_head', 'num_attention_heads']);
+    const nLayers = num(hf, ['n_layer', 'num_hidden_layers']);
+    const headDim = d / nHeads;
+    return {
+      modelType: 'gptj', dModel: d, dEmbed: d, nLayers, nHeads, nKvHeads: nHeads, headDim,
+      dFF: num(hf, 'n_inner', 4 * d), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'n_positions'),
+      norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
+      position: { kind: 'rotary', rotaryDim: num(hf, 'rotary_dim', headDim), theta: 10000 },
+      residual: 'parallel-shared-norm',
+      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new', gatedMlp: false,
+      attnScale: 1 / Math.sqrt(headDim), scaleByInverseLayer: false,
+      localWindow: new Array(nLayers).fill(null), embedNorm: false, embedScale: null, projectInOut: false,
+      tiedEmbeddings: hf.tie_word_embeddings === true, lmHeadBias: true,
+      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
+    };
+  },
+  names: () => ({
+    embed: 'transformer.wte', finalNorm: 'transformer.ln_f', lmHead: 'lm_head',
+    layer: (i) => {
+      const p = `transformer.h.${i}`;
+      return {
+        ln1: `${p}.ln_1`, qkv: { q: `${p}.attn.q_proj`, k: `${p}.attn.k_proj`, v: `${p}.attn.v_proj` }, o: `${p}.attn.out_proj`,
+        up: `${p}.mlp.fc_in`, down: `${p}.mlp.fc_out`,
+      };
+    },
+  }),
+};

@@ -1,0 +1,122 @@
+/**
+ * A loaded model: config, canonical weights and tokenizer, plus the graph plumbing to run it.
+ * Portable (no node:* imports): the runtime is injected.
+ */
+import { Graph, type Value } from '../graph/graph.js';
+import type { HostArray, Runtime } from '../graph/runtime.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import type { Architecture } from './architecture.js';
+import type { ModelWeights } from './load-weights.js';
+import type { ModelConfig } from './model-config.js';
+import { alibiBias, attentionMask, batchShape, distinctWindows, maskInputName, positionIds, rotaryTables, type Batch } from './position-inputs.js';
+import { forwardGraph, positionInputs, WeightInputs, type ForwardValues, type PositionValues } from './transformer.js';
+
+export interface ForwardResult {
+  /** [B, T, vocab] */
+  logits: HostArray;
+  /** L + 1 arrays of [B, T, d] (HF indexing; the last is after the final norm). */
+  hiddenStates: HostArray[];
+  /** [B, T, d] residual before the final norm. */
+  finalNormInput: HostArray;
+}
+
+/** A graph under construction around one batch: the model's inputs are declared, outputs are up to the caller. */
+export interface ModelGraph {
+  g: Graph;
+  weights: WeightInputs;
+  ids: Value;
+  positions: PositionValues;
+  forward: ForwardValues;
+  /** Feeds for ids, masks, positions and weights. */
+  feeds(): Record<string, HostArray['data']>;
+}
+
+export class LanguageModel {
+  constructor(
+    readonly name: string,
+    readonly config: ModelConfig,
+    readonly architecture: Architecture,
+    readonly weights: ModelWeights,
+    readonly tokenizer: Tokenizer,
+    readonly runtime: Runtime,
+  ) {}
+
+  get nLayers(): number {
+    return this.config.nLayers;
+  }
+
+  /** Tokenizes `text` with the model's BOS convention. */
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text);
+  }
+
+  /** Declares the forward pass for `batch` in a new graph; add outputs and run it with `run`. */
+  buildGraph(batch: Batch, options: { logits?: boolean } = {}): ModelGraph {
+    const [B, T] = batchShape(batch);
+    const cfg = this.config;
+    if (T > cfg.maxPositions && cfg.position.kind === 'learned') {
+      throw new Error(`the input has ${T} tokens but ${this.name} has learned positions for at most ${cfg.maxPositions}`);
+    }
+    for (const row of batch.ids) {
+      for (const id of row) if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new Error(`token id ${id} is outside the vocabulary of ${this.name} (0..${cfg.vocabSize - 1})`);
+    }
+    const g = new Graph();
+    const weights = new WeightInputs(g, this.weights);
+    const ids = g.input('input_ids', 'int64', [B, T]);
+    const positions = positionInputs(g, cfg, B, T);
+    const forward = forwardGraph(cfg, weights, ids, positions, options);
+    const feeds = (): Record<string, HostArray['data']> => {
+      const f: Record<string, HostArray['data']> = { ...weights.feeds() };
+      f.input_ids = BigInt64Array.from(batch.ids.flat(), (v) => BigInt(v));
+      for (const w of distinctWindows(cfg)) f[maskInputName(w)] = attentionMask(batch, w);
+      if (cfg.position.kind === 'learned') f.position_ids = BigInt64Array.from(positionIds(batch).flat(), (v) => BigInt(v));
+      if (cfg.position.kind === 'rotary') {
+        const { cos, sin } = rotaryTables(batch, cfg.position.rotaryDim, cfg.position.theta);
+        f.rope_cos = cos;
+        f.rope_sin = sin;
+      }
+      if (cfg.position.kind === 'alibi') f.alibi = alibiBias(batch, cfg.nHeads);
+      return f;
+    };
+    return { g, weights, ids, positions, forward, feeds };
+  }
+
+  /** Runs a graph built with `buildGraph`, feeding only the inputs the outputs need. */
+  async run(mg: ModelGraph, outputs: Record<string, Value>): Promise<Record<string, HostArray>> {
+    const compiled = await this.runtime.compile(outputs);
+    const all = mg.feeds();
+    const feeds: Record<string, HostArray['data']> = {};
+    for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
+    return compiled.run(feeds);
+  }
+
+  /** Logits, every hidden state (HF indexing) and the residual before the final norm. */
+  async forward(batch: Batch): Promise<ForwardResult> {
+    const mg = this.buildGraph(batch);
+    const outputs: Record<string, Value> = { logits: mg.forward.logits, final_norm_input: mg.forward.finalNormInput };
+    mg.forward.hiddenStates.forEach((h, i) => (outputs[`hidden_${i}`] = h));
+    const r = await this.run(mg, outputs);
+    return {
+      logits: r.logits!,
+      finalNormInput: r.final_norm_input!,
+      hiddenStates: mg.forward.hiddenStates.map((_, i) => r[`hidden_${i}`]!),
+    };
+  }
+
+  /** Greedy continuation (no KV cache: one full forward per step, fine for short demos and tests). */
+  async generateGreedy(ids: number[], newTokens: number): Promise<number[]> {
+    const out = [...ids];
+    for (let s = 0; s < newTokens; s++) {
+      const mg = this.buildGraph({ ids: [out] });
+      const last = mg.forward.logits;
+      const r = await this.run(mg, { logits: last });
+      const V = this.config.vocabSize;
+      const logits = r.logits!.data as Float32Array;
+      const base = (out.length - 1) * V;
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits[base + v]! > logits[base + best]!) best = v;
+      out.push(best);
+    }
+    return out;
+  }
+}
