@@ -82,9 +82,9 @@ export class LanguageModel {
   }
 
   /** Runs a graph built with `buildGraph`, feeding only the inputs the outputs need. */
-  async run(mg: ModelGraph, outputs: Record<string, Value>): Promise<Record<string, HostArray>> {
+  async run(mg: ModelGraph, outputs: Record<string, Value>, extraFeeds: Record<string, HostArray['data']> = {}): Promise<Record<string, HostArray>> {
     const compiled = await this.runtime.compile(outputs);
-    const all = mg.feeds();
+    const all = { ...mg.feeds(), ...extraFeeds };
     const feeds: Record<string, HostArray['data']> = {};
     for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
     return compiled.run(feeds);
