@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+/** The `tuned-lens` command line. Each subcommand lives in commands/ and registers itself here. */
+import { Command, CommanderError } from 'commander';
+import { registerForward } from './commands/forward.js';
+import { registerLens } from './commands/lens.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('tuned-lens')
+    .description('Tuned lens and logit lens: see what every layer of a transformer predicts (models: stories260K by default, HF checkpoints, llama2.c files)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerLens(program);
+  registerForward(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : e.exitCode || 2;
+    const msg = e instanceof Error ? (e.name === 'CliError' || !process.env.TUNED_LENS_DEBUG ? e.message : e.stack) : String(e);
+    process.stderr.write(`tuned-lens: error: ${msg}\n`);
+    return 1;
+  }
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,76 @@
+/**
+ * Per-cell statistics of one trajectory row (a lens layer or the model output), computed inside the
+ * graph so that only [B, T]-sized summaries and the top-k leave onnxruntime — never a vocab-sized
+ * array per layer.
+ */
+import type { Value } from '../graph/graph.js';
+import * as op from '../graph/ops.js';
+
+export interface RowStatInputs {
+  /** Log-probabilities of this row, [B, T, V]. */
+  logp: Value;
+  /** Log-probabilities of the model output, [B, T, V] (for forward KL). */
+  outputLogp?: Value;
+  /** int64 [B, T]; positions without a target hold any valid id and are blanked in JS. */
+  targets?: Value;
+  antiTargets?: Value;
+  topK?: number;
+}
+
+export interface RowStatValues {
+  entropy: Value;
+  maxProb: Value;
+  forwardKl?: Value;
+  targetLogp?: Value;
+  rank?: Value;
+  antiTargetLogp?: Value;
+  topProbs?: Value;
+  topIds?: Value;
+}
+
+/** −Σ p log p over the last axis. */
+export function entropyOf(logp: Value): Value {
+  return op.neg(op.reduceSum(op.mul(op.exp(logp), logp), [-1]));
+}
+
+/** KL(p ‖ q) = Σ p (log p − log q) over the last axis, from log-probabilities. */
+export function klOf(logp: Value, logq: Value): Value {
+  return op.reduceSum(op.mul(op.exp(logp), op.sub(logp, logq)), [-1]);
+}
+
+/** Jensen–Shannon divergence ½KL(p‖m) + ½KL(q‖m), m = (p + q)/2 (the true JSD, unlike the reference's). */
+export function jsOf(logp: Value, logq: Value): Value {
+  const logm = op.log(op.mul(op.add(op.exp(logp), op.exp(logq)), 0.5));
+  return op.mul(op.add(klOf(logp, logm), klOf(logq, logm)), 0.5);
+}
+
+/** Total variation distance ½ Σ |p − q| (the true TV, unlike the reference's max-abs). */
+export function tvOf(logp: Value, logq: Value): Value {
+  return op.mul(op.reduceSum(op.abs(op.sub(op.exp(logp), op.exp(logq))), [-1]), 0.5);
+}
+
+/** 1-based rank of the target: 1 + the number of tokens with strictly higher probability. */
+export function rankOf(logp: Value, targetLogp: Value): Value {
+  const t = op.reshape(targetLogp, [...targetLogp.shape, 1]);
+  return op.add(op.reduceSum(op.cast(op.greater(logp, t), logp.dtype), [-1]), 1);
+}
+
+export function rowStatistics(inp: RowStatInputs): RowStatValues {
+  const { logp } = inp;
+  const out: RowStatValues = {
+    entropy: entropyOf(logp),
+    maxProb: op.exp(op.reduceMax(logp, [-1])),
+  };
+  if (inp.outputLogp) out.forwardKl = klOf(inp.outputLogp, logp);
+  if (inp.targets) {
+    out.targetLogp = op.gatherLast(logp, inp.targets);
+    out.rank = rankOf(logp, out.targetLogp);
+  }
+  if (inp.antiTargets) out.antiTargetLogp = op.gatherLast(logp, inp.antiTargets);
+  if (inp.topK) {
+    const [vals, ids] = op.topK(logp, inp.topK);
+    out.topProbs = op.exp(vals);
+    out.topIds = ids;
+  }
+  return out;
+}
