@@ -170,6 +170,9 @@ const rules: Record<string, Vjp> = {
     const x = y.inputs[0]!;
     return [x.dtype === 'float32' || x.dtype === 'float64' ? op.cast(gy, x.dtype) : null];
   },
+  fused_attention: (y) => {
+    throw new Error(`autodiff: ${y.describe()} is the fused forward-only attention kernel; build the model graph with fusedAttention: false to differentiate through attention`);
+  },
   layer_norm: (y, gy) => {
     const [x, w, b] = y.inputs as [Value, Value, Value | undefined];
     const eps = y.attrs.eps as number;

@@ -47,6 +47,7 @@ export function lowerToOnnx(outputs: Record<string, Value>): OnnxModel {
   const nodes: OnnxNode[] = [];
   const initializers: OnnxTensor[] = [];
   const inputs: OnnxModel['inputs'] = [];
+  let usesContribOps = false;
 
   const name = (v: Value): string => {
     if (v.op === 'input') return String(v.attrs.name);
@@ -132,6 +133,13 @@ export function lowerToOnnx(outputs: Record<string, Value>): OnnxModel {
       case 'arg_max':
         nodes.push({ opType: 'ArgMax', inputs: ins, outputs: out, attrs: { axis: { kind: 'int', value: a.axis as number }, keepdims: { kind: 'int', value: a.keepdims ? 1 : 0 } } });
         break;
+      case 'fused_attention':
+        usesContribOps = true;
+        nodes.push({
+          opType: 'MultiHeadAttention', domain: 'com.microsoft', inputs: [ins[0]!, ins[1]!, ins[2]!, '', '', ins[3]!], outputs: out,
+          attrs: { num_heads: { kind: 'int', value: a.numHeads as number }, scale: { kind: 'float', value: a.scale as number } },
+        });
+        break;
       case 'layer_norm':
         nodes.push({ opType: 'LayerNormalization', inputs: ins, outputs: out, attrs: { axis: { kind: 'int', value: -1 }, epsilon: { kind: 'float', value: a.eps as number } } });
         break;
@@ -145,5 +153,5 @@ export function lowerToOnnx(outputs: Record<string, Value>): OnnxModel {
     nodes.push({ opType: 'Identity', inputs: [name(v)], outputs: [outName] });
     outs.push({ name: outName, dtype: v.dtype, dims: v.shape });
   }
-  return { opset: OPSET, nodes, inputs, outputs: outs, initializers };
+  return { opset: OPSET, nodes, inputs, outputs: outs, initializers, ...(usesContribOps ? { extraOpsets: { 'com.microsoft': 1 } } : {}) };
 }

@@ -348,6 +348,24 @@ export function rmsNorm(x: Value, weight: Value | null, eps: number, weightOffse
   return y;
 }
 
+/**
+ * Fused multi-head attention (onnxruntime's com.microsoft MultiHeadAttention kernel):
+ * q, k, v are [B, T, H·hd] with heads contiguous per position; `bias` [B|1, H|1, T, T] is added to
+ * the scaled scores (0 / large negative for masking, plus ALiBi). Forward only: it has no gradient
+ * rule, so graphs that differentiate through attention use the decomposed form.
+ */
+export function fusedAttention(q: Value, k: Value, v: Value, bias: Value, numHeads: number, scale: number): Value {
+  const g = q.graph;
+  requireFloat('fused_attention', q, k, v, bias);
+  if (q.rank !== 3 || !sameShape(q.shape, k.shape) || !sameShape(q.shape, v.shape)) g.fail('fused_attention', `q, k, v must share one [B, T, H·hd] shape: ${q.describe()}, ${k.describe()}, ${v.describe()}`);
+  const [B, T, D] = q.shape as [number, number, number];
+  if (D % numHeads !== 0) g.fail('fused_attention', `${D} features do not split into ${numHeads} heads`);
+  if (bias.rank !== 4 || (bias.shape[0] !== 1 && bias.shape[0] !== B) || (bias.shape[1] !== 1 && bias.shape[1] !== numHeads) || bias.shape[2] !== T || bias.shape[3] !== T) {
+    g.fail('fused_attention', `bias ${bias.describe()} must be [${B}|1, ${numHeads}|1, ${T}, ${T}]`);
+  }
+  return g.add('fused_attention', [q, k, v, bias], { numHeads, scale }, q.shape, q.dtype);
+}
+
 /** Softmax over the last axis after adding an additive mask (0 or a large negative number). */
 export function maskedSoftmax(scores: Value, additiveMask: Value | null): Value {
   return softmax(additiveMask ? add(scores, additiveMask) : scores, -1);

@@ -119,7 +119,8 @@ async function resolveLocalFolder(dir: string, opts: ResolveModelOptions): Promi
   const names = await fsp.readdir(abs);
   const has = (n: string) => names.includes(n);
   const safetensors = names.filter((n) => n.endsWith('.safetensors') || n === 'model.safetensors.index.json');
-  if (has('config.json') && safetensors.length > 0 && has('tokenizer.json')) return { kind: 'hf-folder', dir: abs };
+  // A local folder without tokenizer.json still loads: token ids work, text input gets a clear error.
+  if (has('config.json') && safetensors.length > 0) return { kind: 'hf-folder', dir: abs };
 
   const bins = names.filter((n) => n.endsWith('.bin'));
   const checkpoints = bins.filter((n) => !/^tok.*\.bin$/i.test(n) && n !== 'tokenizer.bin' && !n.startsWith('pytorch_model'));
@@ -135,8 +136,7 @@ async function resolveLocalFolder(dir: string, opts: ResolveModelOptions): Promi
     );
   }
   if (has('config.json')) {
-    const missing = [safetensors.length === 0 ? '*.safetensors weights' : null, has('tokenizer.json') ? null : 'tokenizer.json'].filter(Boolean);
-    throw new Error(`${abs} looks like a Hugging Face model folder but lacks ${missing.join(' and ')}.`);
+    throw new Error(`${abs} looks like a Hugging Face model folder but lacks *.safetensors weights.`);
   }
   if (checkpoints.length > 1) {
     throw new Error(`${abs} holds several llama2.c checkpoints (${checkpoints.join(', ')}); pass the one you want as a file path.`);

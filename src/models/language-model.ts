@@ -51,7 +51,7 @@ export class LanguageModel {
   }
 
   /** Declares the forward pass for `batch` in a new graph; add outputs and run it with `run`. */
-  buildGraph(batch: Batch, options: { logits?: boolean } = {}): ModelGraph {
+  buildGraph(batch: Batch, options: { logits?: boolean; fusedAttention?: boolean } = {}): ModelGraph {
     const [B, T] = batchShape(batch);
     const cfg = this.config;
     if (T > cfg.maxPositions && cfg.position.kind === 'learned') {
@@ -63,22 +63,43 @@ export class LanguageModel {
     const g = new Graph();
     const weights = new WeightInputs(g, this.weights);
     const ids = g.input('input_ids', 'int64', [B, T]);
-    const positions = positionInputs(g, cfg, B, T);
+    const positions = positionInputs(g, cfg, B, T, options.fusedAttention ?? true);
     const forward = forwardGraph(cfg, weights, ids, positions, options);
-    const feeds = (): Record<string, HostArray['data']> => {
-      const f: Record<string, HostArray['data']> = { ...weights.feeds() };
-      f.input_ids = BigInt64Array.from(batch.ids.flat(), (v) => BigInt(v));
-      for (const w of distinctWindows(cfg)) f[maskInputName(w)] = attentionMask(batch, w);
-      if (cfg.position.kind === 'learned') f.position_ids = BigInt64Array.from(positionIds(batch).flat(), (v) => BigInt(v));
-      if (cfg.position.kind === 'rotary') {
-        const { cos, sin } = rotaryTables(batch, cfg.position.rotaryDim, cfg.position.theta);
-        f.rope_cos = cos;
-        f.rope_sin = sin;
-      }
-      if (cfg.position.kind === 'alibi') f.alibi = alibiBias(batch, cfg.nHeads);
-      return f;
-    };
+    const feeds = (): Record<string, HostArray['data']> => ({ ...weights.feeds(), ...this.batchFeeds(batch) });
     return { g, weights, ids, positions, forward, feeds };
+  }
+
+  /** Feeds that depend on the batch only (ids, masks, positions): reuse a compiled graph for another batch of the same shape. */
+  batchFeeds(batch: Batch): Record<string, HostArray['data']> {
+    const [B, T] = batchShape(batch);
+    const padded = batch.attentionMask?.some((row) => row.some((m) => m === 0)) ?? false;
+    // Without padding, masks and position tables depend on the shape only: compute them once.
+    const key = `${B}x${T}`;
+    let pos = padded ? undefined : this.positionFeedCache.get(key);
+    if (!pos) {
+      pos = this.positionFeeds(batch);
+      if (!padded) {
+        if (this.positionFeedCache.size > 16) this.positionFeedCache.clear();
+        this.positionFeedCache.set(key, pos);
+      }
+    }
+    return { ...pos, input_ids: BigInt64Array.from(batch.ids.flat(), (v) => BigInt(v)) };
+  }
+
+  private readonly positionFeedCache = new Map<string, Record<string, HostArray['data']>>();
+
+  private positionFeeds(batch: Batch): Record<string, HostArray['data']> {
+    const cfg = this.config;
+    const f: Record<string, HostArray['data']> = {};
+    for (const w of distinctWindows(cfg)) f[maskInputName(w)] = attentionMask(batch, w);
+    if (cfg.position.kind === 'learned') f.position_ids = BigInt64Array.from(positionIds(batch).flat(), (v) => BigInt(v));
+    if (cfg.position.kind === 'rotary') {
+      const { cos, sin } = rotaryTables(batch, cfg.position.rotaryDim, cfg.position.theta);
+      f.rope_cos = cos;
+      f.rope_sin = sin;
+    }
+    if (cfg.position.kind === 'alibi') f.alibi = alibiBias(batch, cfg.nHeads);
+    return f;
   }
 
   /** Runs a graph built with `buildGraph`, feeding only the inputs the outputs need. */

@@ -60,7 +60,7 @@ export function attentionMask(batch: Batch, window: number | null): Float32Array
 }
 
 /**
- * Rotate-half RoPE tables [B, 1, T, rotaryDim] computed in float32 steps like HF (inv_freq, then
+ * Rotate-half RoPE tables [B, T, 1, rotaryDim] computed in float32 steps like HF (inv_freq, then
  * position × inv_freq, then cos/sin), so angles round the same way.
  */
 export function rotaryTables(batch: Batch, rotaryDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {

@@ -73,7 +73,7 @@ function activation(x: Value, kind: ModelConfig['activation']): Value {
   }
 }
 
-/** Rotate-half rotary embedding on the first rotaryDim features of x [B, H, T, hd]. */
+/** Rotate-half rotary embedding on the first rotaryDim features of x [B, T, H, hd]; cos/sin are [B, T, 1, rotaryDim]. */
 function applyRotary(x: Value, cos: Value, sin: Value, rotaryDim: number): Value {
   const hd = x.shape[3]!;
   const rot = op.slice(x, 3, 0, rotaryDim);
@@ -86,20 +86,22 @@ function applyRotary(x: Value, cos: Value, sin: Value, rotaryDim: number): Value
 /** Position-dependent graph inputs; built by `positionInputs` and fed from position-inputs.ts. */
 export interface PositionValues {
   masks: Map<number | null, Value>;
+  /** Use onnxruntime's fused attention kernel (forward only); false builds the differentiable decomposition. */
+  fusedAttention: boolean;
   positionIds?: Value;
   cos?: Value;
   sin?: Value;
   alibi?: Value;
 }
 
-export function positionInputs(g: Graph, cfg: ModelConfig, B: number, T: number): PositionValues {
+export function positionInputs(g: Graph, cfg: ModelConfig, B: number, T: number, fusedAttention = true): PositionValues {
   const masks = new Map<number | null, Value>();
   for (const w of distinctWindows(cfg)) masks.set(w, g.input(maskInputName(w), 'float32', [B, 1, T, T]));
-  const p: PositionValues = { masks };
+  const p: PositionValues = { masks, fusedAttention };
   if (cfg.position.kind === 'learned') p.positionIds = g.input('position_ids', 'int64', [B, T]);
   if (cfg.position.kind === 'rotary') {
-    p.cos = g.input('rope_cos', 'float32', [B, 1, T, cfg.position.rotaryDim]);
-    p.sin = g.input('rope_sin', 'float32', [B, 1, T, cfg.position.rotaryDim]);
+    p.cos = g.input('rope_cos', 'float32', [B, T, 1, cfg.position.rotaryDim]);
+    p.sin = g.input('rope_sin', 'float32', [B, T, 1, cfg.position.rotaryDim]);
   }
   if (cfg.position.kind === 'alibi') p.alibi = g.input('alibi', 'float32', [B, cfg.nHeads, 1, T]);
   return p;
@@ -110,10 +112,11 @@ function attention(cfg: ModelConfig, w: WeightInputs, i: number, x: Value, pos: 
   const { nHeads: H, nKvHeads: Hkv, headDim: hd } = cfg;
   const key = (p: string): string => W.layer(i, p);
   const qkv = op.linear(x, w.get(key('qkv.w')), w.maybe(key('qkv.b')));
-  const heads = (start: number, n: number): Value => op.transpose(op.reshape(op.slice(qkv, 2, start, start + n * hd), [B, T, n, hd]), [0, 2, 1, 3]);
+  // Heads stay in [B, T, heads, hd] layout: the fused kernel wants it, and it needs no transposes.
+  const heads = (start: number, n: number): Value => op.reshape(op.slice(qkv, 2, start, start + n * hd), [B, T, n, hd]);
   let q = heads(0, H);
   let k = heads(H * hd, Hkv);
-  const v0 = heads((H + Hkv) * hd, Hkv);
+  let v = heads((H + Hkv) * hd, Hkv);
   if (cfg.modelType === 'qwen3') {
     q = op.rmsNorm(q, w.get(key('q_norm.w')), cfg.norm.eps);
     k = op.rmsNorm(k, w.get(key('k_norm.w')), cfg.norm.eps);
@@ -122,20 +125,26 @@ function attention(cfg: ModelConfig, w: WeightInputs, i: number, x: Value, pos: 
     q = applyRotary(q, pos.cos!, pos.sin!, cfg.position.rotaryDim);
     k = applyRotary(k, pos.cos!, pos.sin!, cfg.position.rotaryDim);
   }
-  let v = v0;
   if (Hkv !== H) {
     // Grouped-query attention: query head h reads kv head floor(h / (H / Hkv)).
     const rep = H / Hkv;
-    const repeat = (t: Value): Value => op.reshape(op.expand(op.reshape(t, [B, Hkv, 1, T, hd]), [B, Hkv, rep, T, hd]), [B, H, T, hd]);
+    const repeat = (t: Value): Value => op.reshape(op.expand(op.reshape(t, [B, T, Hkv, 1, hd]), [B, T, Hkv, rep, hd]), [B, T, H, hd]);
     k = repeat(k);
     v = repeat(v);
   }
   const scale = cfg.attnScale / (cfg.scaleByInverseLayer ? i + 1 : 1);
-  let scores = op.matmul(q, op.transposeLast2(k));
-  if (scale !== 1) scores = op.mul(scores, scale);
-  if (pos.alibi) scores = op.add(scores, pos.alibi);
-  const probs = op.maskedSoftmax(scores, pos.masks.get(cfg.localWindow[i] ?? null)!);
-  const ctx = op.reshape(op.transpose(op.matmul(probs, v), [0, 2, 1, 3]), [B, T, H * hd]);
+  const mask = pos.masks.get(cfg.localWindow[i] ?? null)!;
+  const bias = pos.alibi ? op.add(mask, pos.alibi) : mask;
+  let ctx: Value;
+  if (pos.fusedAttention) {
+    ctx = op.fusedAttention(op.reshape(q, [B, T, H * hd]), op.reshape(k, [B, T, H * hd]), op.reshape(v, [B, T, H * hd]), bias, H, scale);
+  } else {
+    // Scaling q (T × hd values) instead of the scores (T × T) is the same product with fewer multiplies.
+    const qh = op.transpose(scale !== 1 ? op.mul(q, scale) : q, [0, 2, 1, 3]);
+    const kh = op.transpose(k, [0, 2, 3, 1]);
+    const probs = op.maskedSoftmax(op.matmul(qh, kh), bias);
+    ctx = op.reshape(op.transpose(op.matmul(probs, op.transpose(v, [0, 2, 1, 3])), [0, 2, 1, 3]), [B, T, H * hd]);
+  }
   return op.linear(ctx, w.get(key('o.w')), w.maybe(key('o.b')));
 }
 

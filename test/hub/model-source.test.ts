@@ -186,11 +186,16 @@ test('local folders and files: HF layout, llama2.c folder, .bin file with tokeni
   for (const f of ['config.json', 'pytorch_model.bin', 'tokenizer.json']) await fsp.writeFile(nodePath.join(torch, f), '{}');
   await assert.rejects(resolveModel(torch), /Only safetensors checkpoints are supported/);
 
+  // Without tokenizer.json a folder still resolves (ids-only use); without weights it does not.
+  const noTokenizer = nodePath.join(d, 'no-tokenizer');
+  await fsp.mkdir(noTokenizer);
+  await fsp.writeFile(nodePath.join(noTokenizer, 'config.json'), '{}');
+  await fsp.writeFile(nodePath.join(noTokenizer, 'model.safetensors'), '{}');
+  assert.deepEqual(await resolveModel(noTokenizer), { kind: 'hf-folder', dir: noTokenizer });
   const partial = nodePath.join(d, 'partial');
   await fsp.mkdir(partial);
   await fsp.writeFile(nodePath.join(partial, 'config.json'), '{}');
-  await fsp.writeFile(nodePath.join(partial, 'model.safetensors'), '{}');
-  await assert.rejects(resolveModel(partial), /lacks tokenizer\.json/);
+  await assert.rejects(resolveModel(partial), /lacks \*\.safetensors weights/);
 });
 
 test('a Hub model split across the Hugging Face cache and ours is gathered into one folder', async () => {
