@@ -3,6 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerForward } from './commands/forward.js';
 import { registerLens } from './commands/lens.js';
+import { registerTrain } from './commands/train.js';
+import { registerEval } from './commands/eval.js';
+import { registerPlot } from './commands/plot.js';
+import { registerServe } from './commands/serve.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -13,6 +17,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerLens(program);
   registerForward(program);
+  registerTrain(program);
+  registerEval(program);
+  registerPlot(program);
+  registerServe(program);
   return program;
 }
 

@@ -111,6 +111,30 @@ export class LanguageModel {
     return compiled.run(feeds);
   }
 
+  /**
+   * Builds and compiles a graph once for batches shaped like `shape`, returning a function that runs
+   * it on any batch of that shape (only ids and position inputs change between runs).
+   */
+  async compileForShape(
+    shape: Batch,
+    build: (mg: ModelGraph) => Record<string, Value>,
+    options: { fusedAttention?: boolean } = {},
+  ): Promise<(batch: Batch, extraFeeds?: Record<string, HostArray['data']>) => Promise<Record<string, HostArray>>> {
+    const mg = this.buildGraph(shape, options);
+    const outputs = build(mg);
+    const compiled = await this.runtime.compile(outputs);
+    const weightFeeds = mg.weights.feeds();
+    const [B, T] = batchShape(shape);
+    return async (batch, extraFeeds = {}) => {
+      const [b, t] = batchShape(batch);
+      if (b !== B || t !== T) throw new Error(`this compiled graph takes batches of ${B} × ${T} tokens, got ${b} × ${t}`);
+      const all = { ...weightFeeds, ...this.batchFeeds(batch), ...extraFeeds };
+      const feeds: Record<string, HostArray['data']> = {};
+      for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
+      return compiled.run(feeds);
+    };
+  }
+
   /** Logits, every hidden state (HF indexing) and the residual before the final norm. */
   async forward(batch: Batch): Promise<ForwardResult> {
     const mg = this.buildGraph(batch);

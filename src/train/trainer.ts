@@ -4,7 +4,7 @@
  * and NaN/Inf detection that stops before anything broken is written.
  */
 import type { FileSystem } from '../io/file-system.js';
-import type { CompiledGraph, HostArray } from '../graph/runtime.js';
+import type { HostArray } from '../graph/runtime.js';
 import { openSafetensors, serializeSafetensors } from '../formats/safetensors.js';
 import type { HostTensor } from '../formats/weights.js';
 import { translatorBiasName, translatorWeightName, type TunedLens } from '../lens/lens.js';
@@ -134,16 +134,18 @@ export async function trainLens(
   const micro = Math.max(1, Math.min(cfg.microBatchSize, S));
   const t0 = Date.now();
   // One compiled graph per micro-batch size: built once, then fed new ids every run.
-  const compiled = new Map<number, { run: CompiledGraph; names: ReturnType<typeof buildLensStepGraph>; weightFeeds: Record<string, Float32Array> }>();
-  const graphFor = async (m: number) => {
-    let c = compiled.get(m);
-    if (!c) {
-      const mg = model.buildGraph({ ids: chunks.slice(0, m) as number[][] });
-      const names = buildLensStepGraph(lens, mg, { loss: cfg.loss, biasOnly: cfg.biasOnly });
-      c = { run: await model.runtime.compile(names.outputs), names, weightFeeds: mg.weights.feeds() };
-      compiled.set(m, c);
+  let stepNames: ReturnType<typeof buildLensStepGraph> | null = null;
+  const runners = new Map<number, (batch: { ids: number[][] }, feeds: Record<string, Float32Array>) => Promise<Record<string, HostArray>>>();
+  const runnerFor = async (m: number) => {
+    let r = runners.get(m);
+    if (!r) {
+      r = await model.compileForShape({ ids: chunks.slice(0, m) as number[][] }, (mg) => {
+        stepNames = buildLensStepGraph(lens, mg, { loss: cfg.loss, biasOnly: cfg.biasOnly });
+        return stepNames.outputs;
+      });
+      runners.set(m, r);
     }
-    return c;
+    return r;
   };
 
   for (let step = startStep; step < cfg.numSteps; step++) {
@@ -152,11 +154,8 @@ export async function trainLens(
     for (let s = 0; s < S; s += micro) {
       const m = Math.min(micro, S - s);
       const ids = chunks.slice(step * S + s, step * S + s + m) as number[][];
-      const { run, names: sg, weightFeeds } = await graphFor(m);
-      const all = { ...weightFeeds, ...model.batchFeeds({ ids }), ...lens.feeds() };
-      const feeds: Record<string, HostArray['data']> = {};
-      for (const name of run.inputs.keys()) feeds[name] = all[name]!;
-      const r = await run.run(feeds);
+      const r = await (await runnerFor(m))({ ids }, lens.feeds());
+      const sg = stepNames!;
       const weight = m / S;
       lens.translators.forEach((t, i) => {
         losses[i]! += weight * (r[sg.lossName(i)]!.data as Float32Array)[0]!;
