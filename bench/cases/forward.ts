@@ -1,0 +1,17 @@
+/** Forward pass of the GPT-2-small-shaped random checkpoint at sequence length 1024, batch 1. */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel } from '../../src/node/load-model.js';
+import { makeGpt2Small } from '../make-gpt2-small.js';
+import { forwardFlops, peakRssMb, timeIt, type CaseResult } from './common.js';
+
+export async function gpt2Forward(T = 1024): Promise<CaseResult> {
+  const dir = await makeGpt2Small();
+  const checkpointMb = statSync(join(dir, 'model.safetensors')).size / 2 ** 20;
+  const model = await loadModel(dir);
+  const ids = [Array.from({ length: T }, (_, i) => (i * 7919 + 13) % model.config.vocabSize)];
+  const run = await model.compileForShape({ ids }, (mg) => ({ logits: mg.forward.logits }));
+  const s = await timeIt(() => run({ ids }), 3, 1);
+  const flops = forwardFlops(model.config, T);
+  return { name: 'gpt2-small forward T=1024', seconds: s, tokensPerSecond: T / s, gflops: flops / s / 1e9, peakRssMb: peakRssMb(), checkpointMb };
+}

@@ -1,0 +1,19 @@
+/** Runs one benchmark case and prints its result as one JSON line (spawned by bench/run.ts). */
+import { matmulCeiling } from './cases/matmul.js';
+import { gpt2Forward } from './cases/forward.js';
+import { gpt2Training, stories260kTraining } from './cases/train.js';
+import { gpt2Eval, stories260kEval } from './cases/eval.js';
+import { gpt2Trajectory } from './cases/trajectory.js';
+
+const cases: Record<string, () => Promise<unknown>> = {
+  matmul: matmulCeiling,
+  forward: () => gpt2Forward(),
+  'train-stories': stories260kTraining,
+  'train-gpt2': () => gpt2Training(),
+  'eval-stories': stories260kEval,
+  'eval-gpt2': gpt2Eval,
+  trajectory: () => gpt2Trajectory(),
+};
+const fn = cases[process.argv[2] ?? ''];
+if (!fn) throw new Error(`unknown case ${process.argv[2]}; known: ${Object.keys(cases).join(', ')}`);
+console.log(JSON.stringify(await fn()));
