@@ -49,8 +49,18 @@ export function lowerToOnnx(outputs: Record<string, Value>): OnnxModel {
   const inputs: OnnxModel['inputs'] = [];
   let usesContribOps = false;
 
+  // Values that are graph outputs are produced under the output name directly (no Identity copy),
+  // unless they are inputs/constants/multi-output slots or requested under several names.
+  const outputAlias = new Map<number, string>();
+  const seenOut = new Map<number, number>();
+  for (const v of outVals) seenOut.set(v.id, (seenOut.get(v.id) ?? 0) + 1);
+  for (const [outName, v] of Object.entries(outputs)) {
+    if (seenOut.get(v.id) === 1 && v.op !== 'input' && v.op !== 'const' && v.op !== 'output_of' && v.op !== 'top_k') outputAlias.set(v.id, outName);
+  }
   const name = (v: Value): string => {
     if (v.op === 'input') return String(v.attrs.name);
+    const alias = outputAlias.get(v.id);
+    if (alias) return alias;
     if (v.op === 'output_of') return `${name(v.inputs[0]!)}_${String(v.attrs.index)}`;
     return `v${v.id}`;
   };
@@ -150,7 +160,7 @@ export function lowerToOnnx(outputs: Record<string, Value>): OnnxModel {
 
   const outs: OnnxModel['outputs'] = [];
   for (const [outName, v] of Object.entries(outputs)) {
-    nodes.push({ opType: 'Identity', inputs: [name(v)], outputs: [outName] });
+    if (outputAlias.get(v.id) !== outName) nodes.push({ opType: 'Identity', inputs: [name(v)], outputs: [outName] });
     outs.push({ name: outName, dtype: v.dtype, dims: v.shape });
   }
   return { opset: OPSET, nodes, inputs, outputs: outs, initializers, ...(usesContribOps ? { extraOpsets: { 'com.microsoft': 1 } } : {}) };

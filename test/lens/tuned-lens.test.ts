@@ -1,0 +1,59 @@
+/** The reference lens (fp32, fp16, bf16 files) loaded here reproduces the reference's tuned-lens outputs. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LogitLens, TunedLens, lensLogProbs } from '../../src/lens/lens.js';
+import { loadModel } from '../../src/node/load-model.js';
+import { loadTunedLens } from '../../src/node/load-lens.js';
+import { flat, goldenPath, maxAbsDiff, readGolden } from '../helpers/golden.js';
+
+interface LensOutputs {
+  outputs: { prompt: string; input_ids: number[]; tuned_transformed_hidden: unknown; tuned_lens_log_probs: unknown[]; tuned_lens_top1: number[][] }[];
+}
+
+const modelPromise = loadModel('stories260K');
+
+for (const variant of ['lens', 'lens_fp16', 'lens_bf16']) {
+  test(`${variant}: tuned-lens log-probs match lens_outputs.json`, async () => {
+    const model = await modelPromise;
+    const lens = await loadTunedLens(model, goldenPath('reference-lens', variant));
+    const golden = readGolden<LensOutputs>('reference-lens', 'lens_outputs.json');
+    for (const out of golden.outputs) {
+      const r = await lensLogProbs(lens, { ids: [out.input_ids] });
+      r.layers.forEach((lp, i) => {
+        const d = maxAbsDiff(lp.data as Float32Array, flat(out.tuned_lens_log_probs[i]));
+        // fp16/bf16 files hold rounded weights, so only the fp32 lens is held to the 1e-4 tolerance.
+        if (variant === 'lens') assert.ok(d < 1e-4, `${out.prompt}: layer ${i} max diff ${d}`);
+        const top1 = Array.from({ length: out.input_ids.length }, (_, t) => {
+          const row = (lp.data as Float32Array).subarray(t * 512, (t + 1) * 512);
+          return row.indexOf(Math.max(...row));
+        });
+        if (variant === 'lens') assert.deepEqual(top1, out.tuned_lens_top1[i], `${out.prompt}: layer ${i} top-1`);
+      });
+    }
+  });
+}
+
+test('the transformed hidden states h + hWᵀ + b match the reference', async () => {
+  const model = await modelPromise;
+  const lens = await loadTunedLens(model, goldenPath('reference-lens', 'lens'));
+  const out = readGolden<LensOutputs>('reference-lens', 'lens_outputs.json').outputs[0]!;
+  const mg = model.buildGraph({ ids: [out.input_ids] });
+  const outputs = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`t${i}`, lens.transformHidden(mg, mg.forward.hiddenStates[i]!, i)]));
+  const r = await model.run(mg, outputs, lens.feeds());
+  const expected = out.tuned_transformed_hidden as unknown[];
+  for (let i = 0; i < 5; i++) assert.ok(maxAbsDiff(r[`t${i}`]!.data as Float32Array, flat(expected[i])) < 1e-5, `layer ${i}`);
+});
+
+test('an untrained (zero) tuned lens equals the logit lens exactly', async () => {
+  const model = await modelPromise;
+  const ids = model.encode('The cat sat on the mat and');
+  const a = await lensLogProbs(TunedLens.identity(model), { ids: [ids] });
+  const b = await lensLogProbs(new LogitLens(model), { ids: [ids] });
+  a.layers.forEach((l, i) => assert.equal(maxAbsDiff(l.data as Float32Array, b.layers[i]!.data as Float32Array), 0));
+});
+
+test('a lens for another model is refused with a clear error', async () => {
+  const model = await modelPromise;
+  const bad = new TunedLens(model, TunedLens.identity(model).translators);
+  assert.throws(() => new TunedLens(model, bad.translators.slice(0, 3)), /3 translators but .* has 5 layers/);
+});
