@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.js';
-import { flat, maxAbsDiff, readGolden } from '../helpers/golden.js';
+import { sharedDir } from '../../src/shared-data.js';
+import { flat, goldenPath, maxAbsDiff, readGolden } from '../helpers/golden.js';
 
 interface Prompt {
   prompt: string;
@@ -55,4 +56,26 @@ test('errors go to stderr with a non-zero exit code', async () => {
   assert.match(missing.stderr, /error/);
   const unknown = await runCli(['frobnicate']);
   assert.notEqual(unknown.code, 0);
+});
+
+test('lens --lens shows the tuned lens (top-1 as the reference computed it); --compare shows both side by side', async () => {
+  const golden = readGolden<{ outputs: { prompt: string; tuned_lens_top1: number[][] }[] }>('reference-lens', 'lens_outputs.json').outputs[0]!;
+  const lensDir = goldenPath('reference-lens', 'lens');
+  const r = await runCli(['lens', golden.prompt, '--lens', lensDir, '--width', '400']);
+  assert.equal(r.code, 0, r.stderr);
+  const { loadLlama2cTokenizer } = await import('../../src/tokenizers/llama2c-tokenizer.js');
+  const { nodeFileSystem } = await import('../../src/io/node-file-system.js');
+  const { vocabularyPieces } = await import('../../src/trajectory/token-display.js');
+  const { TokenFormatter } = await import('../../src/trajectory/token-formatter.js');
+  const tok = await loadLlama2cTokenizer(nodeFileSystem, `${sharedDir()}/models/stories260K/tok512.bin`, 512);
+  const labels = vocabularyPieces(tok).map((p) => new TokenFormatter({ maxStringLen: 10 }).format(p));
+  const lines = r.stdout.split('\n');
+  for (let layer = 0; layer < 5; layer++) {
+    const row = lines.find((l) => l.startsWith(`${layer} `))!;
+    const cells = row.slice(row.indexOf(' ')).trim().split(/ \d\.\d\d\s*/).filter((c) => c !== '');
+    assert.deepEqual(cells, golden.tuned_lens_top1[layer]!.map((id) => labels[id]), `layer ${layer} top-1 tokens`);
+  }
+  const cmp = await runCli(['lens', 'The cat sat', '--lens', lensDir, '--compare', '--width', '400']);
+  assert.equal(cmp.code, 0, cmp.stderr);
+  assert.match(cmp.stdout, /logit lens\s+│ tuned lens/);
 });

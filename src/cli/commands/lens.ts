@@ -14,27 +14,39 @@ function pad(s: string, width: number): string {
   return s + ' '.repeat(Math.max(0, width - Array.from(s).length));
 }
 
-/** Lines of one table: rows = layers (output on top), columns = positions; each cell shows top-k "token prob". */
-export function renderLensTable(traj: TrajectoryData, tokens: string[], topK: number, title: string, maxWidth: number): string[] {
-  const { rows, positions: T, topK: K } = traj;
-  const cell = (r: number, t: number, k: number): string => {
-    const i = (r * traj.batch * T + t) * K + k;
+/**
+ * Lines of a table: rows = layers (output on top), columns = positions; each cell shows top-k
+ * "token prob". With several trajectories (--compare), their columns sit side by side per position
+ * block, separated by "│".
+ */
+export function renderLensTable(trajs: TrajectoryData[], names: string[], tokens: string[], topK: number, title: string, maxWidth: number): string[] {
+  const first = trajs[0]!;
+  const { rows, positions: T } = first;
+  const cell = (traj: TrajectoryData, r: number, t: number, k: number): string => {
+    const i = (r * traj.batch * T + t) * traj.topK + k;
     return `${fmt.format(tokens[traj.topIds[i]!] ?? `<${traj.topIds[i]}>`)} ${traj.topProbs[i]!.toFixed(2)}`;
   };
-  const colWidth = Math.max(8, ...Array.from({ length: T }, (_, t) => Array.from(fmt.format(tokens[traj.inputIds[0]![t]!] ?? '')).length), ...Array.from({ length: rows * T * topK }, (_, j) => Array.from(cell(Math.floor(j / (T * topK)), Math.floor(j / topK) % T, j % topK)).length)) + 2;
-  const labelWidth = Math.max(6, ...traj.rowLabels.map((l) => l.length)) + 2;
-  const perChunk = Math.max(1, Math.floor((maxWidth - labelWidth) / colWidth));
+  const width = (s: string): number => Array.from(s).length;
+  let colWidth = 8;
+  for (let t = 0; t < T; t++) colWidth = Math.max(colWidth, width(fmt.format(tokens[first.inputIds[0]![t]!] ?? '')));
+  for (const traj of trajs) for (let r = 0; r < rows; r++) for (let t = 0; t < T; t++) for (let k = 0; k < topK; k++) colWidth = Math.max(colWidth, width(cell(traj, r, t, k)));
+  colWidth += 2;
+  const labelWidth = Math.max(6, ...first.rowLabels.map((l) => l.length)) + 2;
+  const sep = trajs.length > 1 ? ' │ ' : '';
+  const perChunk = Math.max(1, Math.floor((maxWidth - labelWidth - sep.length * (trajs.length - 1)) / (colWidth * trajs.length)));
   const lines: string[] = [title];
   for (let start = 0; start < T; start += perChunk) {
     const cols = Array.from({ length: Math.min(perChunk, T - start) }, (_, j) => start + j);
+    const block = (f: (t: number) => string): string => cols.map((t) => pad(f(t), colWidth)).join('');
     lines.push('');
+    if (trajs.length > 1) lines.push(pad('', labelWidth) + names.map((n) => pad(n, colWidth * cols.length)).join(sep));
     for (let r = rows - 1; r >= 0; r--) {
       for (let k = 0; k < topK; k++) {
-        const label = k === 0 ? traj.rowLabels[r]! : '';
-        lines.push(pad(label, labelWidth) + cols.map((t) => pad(cell(r, t, k), colWidth)).join(''));
+        lines.push(pad(k === 0 ? first.rowLabels[r]! : '', labelWidth) + trajs.map((traj) => block((t) => cell(traj, r, t, k))).join(sep));
       }
     }
-    lines.push(pad('input', labelWidth) + cols.map((t) => pad(fmt.format(tokens[traj.inputIds[0]![t]!] ?? ''), colWidth)).join(''));
+    const inputs = block((t) => fmt.format(tokens[first.inputIds[0]![t]!] ?? ''));
+    lines.push(pad('input', labelWidth) + trajs.map(() => inputs).join(sep));
   }
   return lines;
 }
@@ -59,10 +71,10 @@ export function registerLens(program: Command): void {
       if (!tuned || opts.compare) lenses.push(['logit lens', new LogitLens(model)]);
       if (tuned) lenses.push([`tuned lens (${opts.lens})`, tuned]);
       const width = opts.width ?? process.stdout.columns ?? 120;
-      for (const [name, lens] of lenses) {
-        const traj = await computeTrajectory(lens, { ids: [ids] }, { topK: opts.topK });
-        const lines = renderLensTable(traj, tokens, opts.topK, `${model.name} — ${name}: top-${opts.topK} prediction per layer (output on top) and probability`, width);
-        process.stdout.write(`${lines.join('\n')}\n\n`);
-      }
+      const trajs: TrajectoryData[] = [];
+      for (const [, lens] of lenses) trajs.push(await computeTrajectory(lens, { ids: [ids] }, { topK: opts.topK }));
+      const names = lenses.map(([n]) => n);
+      const lines = renderLensTable(trajs, names, tokens, opts.topK, `${model.name} — ${names.join(' vs ')}: top-${opts.topK} prediction per layer (output on top) and probability`, width);
+      process.stdout.write(`${lines.join('\n')}\n\n`);
     });
 }
