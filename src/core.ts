@@ -1,0 +1,30 @@
+/**
+ * The portable core: everything here runs in Node and in browsers (onnxruntime-web), with files
+ * reached through the FileSystem interface and the onnxruntime module injected into Runtime.
+ */
+export { Graph, Value, GraphShapeError, type DType } from './graph/graph.js';
+export * as ops from './graph/ops.js';
+export { gradients } from './graph/autodiff.js';
+export { Runtime, CompiledGraph, type OrtModule, type RuntimeOptions, type HostArray } from './graph/runtime.js';
+export type { FileSystem, RandomAccessFile } from './io/file-system.js';
+export type { HostTensor, WeightSource } from './formats/weights.js';
+export { openSafetensors, openSafetensorsCheckpoint, serializeSafetensors, writeSafetensors } from './formats/safetensors.js';
+export { openLlama2cCheckpoint } from './formats/llama2c.js';
+export { readTorchStateDict, serializeTorchStateDict } from './formats/torch-pickle.js';
+export type { Tokenizer } from './tokenizers/tokenizer.js';
+export { LanguageModel, type ForwardResult, type ModelGraph } from './models/language-model.js';
+export { loadModelFrom } from './models/load-model.js';
+export { supportedModelTypes } from './models/registry.js';
+export type { ModelConfig } from './models/model-config.js';
+export type { Batch } from './models/position-inputs.js';
+export { LogitLens, TunedLens, lensLogProbs, lensLogits, type Lens, type Translator } from './lens/lens.js';
+export { readLensFolder, writeLensFolder, parseLensConfig, type TunedLensConfig } from './lens/lens-files.js';
+export { computeTrajectory, type TrajectoryData, type TrajectoryOptions } from './trajectory/compute.js';
+export { PredictionTrajectory, type StatisticName, type TrajectoryStatistic } from './trajectory/prediction-trajectory.js';
+export { TokenFormatter } from './trajectory/token-formatter.js';
+export { readDataset } from './data/documents.js';
+export { chunkAndTokenize, prepareChunks, natsToBpb } from './data/chunking.js';
+export { trainLens, type TrainConfig, type StepReport } from './train/trainer.js';
+export { evaluateLenses, type EvalResult, type MetricsLayout } from './eval/evaluate.js';
+export { buildHeatmapOption } from './viz/heatmap-chart.js';
+export type { HeatmapData } from './viz/heatmap-data.js';
