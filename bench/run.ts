@@ -15,7 +15,7 @@ const selected = wanted.length ? CASES.filter((c) => wanted.some((w) => c.includ
 const results: CaseResult[] = [];
 for (const c of selected) {
   process.stderr.write(`running ${c}…\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'child.ts'), c], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'child.ts'), c], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   if (r.status !== 0) {
     results.push({ name: c, error: `exit ${r.status}` });
     continue;

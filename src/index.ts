@@ -7,3 +7,4 @@ export { defaultRuntime, createRuntime } from './graph/node-runtime.js';
 export { writeFigure, renderSvg, renderPng, renderHtml } from './viz/render.js';
 export { resolveModel } from './hub/model-source.js';
 export { resolveLens, listPretrainedLenses } from './hub/lens-source.js';
+export { startViewer } from './viewer/server.js';

@@ -6,9 +6,16 @@ export interface CaseResult {
 
 /** Median seconds of `repeats` runs of `fn` after `warmup` unmeasured runs. */
 export async function timeIt(fn: () => Promise<unknown>, repeats = 3, warmup = 1): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
+  // Collect garbage between runs (children run with --expose-gc) so peak RSS reflects one run,
+  // not results of earlier runs that the collector has not reclaimed yet.
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+  for (let i = 0; i < warmup; i++) {
+    await fn();
+    gc();
+  }
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
+    gc();
     const t0 = performance.now();
     await fn();
     times.push((performance.now() - t0) / 1000);

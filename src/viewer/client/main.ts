@@ -1,0 +1,439 @@
+/**
+ * The viewer page: reads the state from the URL, fills the controls, asks the server for trajectories
+ * and pins, and draws heatmaps (via view-model → buildHeatmapOption), the side panel and the pin chart.
+ *
+ * What needs a computation (prompts, model, lens) goes to the server; what only changes the view
+ * (statistic, stride, token range, selection, pins shown) is redrawn from the last response at once.
+ * Every change is written back to the URL, so a link reopens the same view.
+ */
+import {
+  BASE_STATISTICS,
+  DISTANCE_STATISTICS,
+  type ConfigResponse,
+  type ExportFormat,
+  type LensMode,
+  type PinRequest,
+  type TrajectoryRequest,
+  type TrajectoryResponse,
+} from '../protocol.js';
+import { MAX_PINS, stateFromQuery, stateToQuery, type PageState } from '../url-state.js';
+import { BASE_STATISTIC_LABELS, DISTANCE_LABELS, buildPanels, longTokenLabel, type ViewPanel } from '../view-model.js';
+import { downloadExport, fetchConfig, fetchPin, fetchProgress, fetchTrajectory } from './api.js';
+import { HeatmapPanels } from './heatmaps.js';
+import { PinView, type Pin } from './pin-chart.js';
+import { renderCellView } from './side-panel.js';
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page lacks #${id}`);
+  return el as T;
+}
+
+const el = {
+  form: byId<HTMLFormElement>('controls'),
+  prompt: byId<HTMLTextAreaElement>('prompt'),
+  prompt2: byId<HTMLTextAreaElement>('prompt2'),
+  model: byId<HTMLSelectElement>('model'),
+  lens: byId<HTMLSelectElement>('lens'),
+  tunedLens: byId<HTMLSelectElement>('tuned-lens'),
+  tunedLensLabel: byId<HTMLElement>('tuned-lens-label'),
+  statistic: byId<HTMLSelectElement>('statistic'),
+  statisticLabel: byId<HTMLElement>('statistic-label'),
+  distance: byId<HTMLSelectElement>('distance'),
+  distanceLabel: byId<HTMLElement>('distance-label'),
+  stride: byId<HTMLInputElement>('stride'),
+  from: byId<HTMLInputElement>('from'),
+  to: byId<HTMLInputElement>('to'),
+  run: byId<HTMLButtonElement>('run'),
+  progress: byId<HTMLElement>('progress'),
+  error: byId<HTMLElement>('error'),
+  panels: byId<HTMLElement>('panels'),
+  cellInfo: byId<HTMLElement>('cell-info'),
+  topLists: byId<HTMLElement>('top-lists'),
+  pins: byId<HTMLElement>('pins'),
+  pinChart: byId<HTMLElement>('pin-chart'),
+};
+
+let config: ConfigResponse | null = null;
+let state: PageState = stateFromQuery(location.search);
+/** The request and response on screen. */
+let current: { req: TrajectoryRequest; resp: TrajectoryResponse } | null = null;
+let panels: ViewPanel[] = [];
+/** Pin results per "request key # token id", so switching pins or views never recomputes. */
+const pinCache = new Map<string, Pin>();
+/** Bumped by every new computation, so a slow old answer cannot overwrite a newer one. */
+let generation = 0;
+let draws = 0;
+
+const heatmaps = new HeatmapPanels(el.panels, {
+  hover: (panel, row, pos) => {
+    if (!state.cell) showCell(panel, row, pos, false);
+  },
+  click: (panel, row, pos) => {
+    state.cell = { panel, row, pos };
+    showCell(panel, row, pos, true);
+    heatmaps.select(state.cell);
+    renderPins();
+    writeUrl(false);
+  },
+  export: (panel, format) => void exportPanel(panel, format),
+});
+const pinView = new PinView(el.pins, el.pinChart, (tokenId) => {
+  state.pins = state.pins.filter((t) => t !== tokenId);
+  renderPins();
+  refreshPinnedMarks();
+  writeUrl(false);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Messages and progress
+
+function showError(message: string | null): void {
+  el.error.hidden = message === null;
+  el.error.textContent = message ?? '';
+}
+
+/**
+ * Runs `work` while polling /api/progress, shown after a short delay so quick answers do not flash a
+ * bar. The server computes one request at a time, so its progress is this request's (or says how many
+ * wait before it).
+ */
+async function withProgress<T>(label: string, work: Promise<T>): Promise<T> {
+  const text = el.progress.querySelector('.text') as HTMLElement;
+  const fill = el.progress.querySelector('.fill') as HTMLElement;
+  const started = Date.now();
+  let stopped = false;
+  const tick = async (): Promise<void> => {
+    if (stopped) return;
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    try {
+      const p = await fetchProgress();
+      if (stopped) return;
+      let msg = p.busy ? `${p.task}${p.steps > 1 ? ` (step ${p.step} of ${p.steps})` : ''}` : label;
+      if (p.download) {
+        const mb = (n: number): string => (n / 1048576).toFixed(1);
+        msg += ` — downloading ${p.download.file}: ${mb(p.download.done)}${p.download.total ? ` of ${mb(p.download.total)}` : ''} MB`;
+      }
+      if (p.queued > 0) msg += ` · ${p.queued} request${p.queued > 1 ? 's' : ''} waiting`;
+      text.textContent = `${msg} · ${secs} s`;
+      el.progress.classList.toggle('indeterminate', !(p.busy && p.steps > 0));
+      fill.style.width = p.busy && p.steps > 0 ? `${Math.round(((p.step - 0.5) / p.steps) * 100)}%` : '0';
+    } catch {
+      text.textContent = `${label} · ${secs} s`;
+    }
+  };
+  const show = setTimeout(() => {
+    if (stopped) return;
+    el.progress.hidden = false;
+    el.progress.classList.add('indeterminate');
+    text.textContent = label;
+    void tick();
+  }, 150);
+  const poll = setInterval(() => void tick(), 400);
+  try {
+    return await work;
+  } finally {
+    stopped = true;
+    clearTimeout(show);
+    clearInterval(poll);
+    el.progress.hidden = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Controls ↔ state
+
+function fillStaticMenus(): void {
+  el.statistic.replaceChildren(...BASE_STATISTICS.map((s) => new Option(BASE_STATISTIC_LABELS[s], s)));
+  el.distance.replaceChildren(...DISTANCE_STATISTICS.map((d) => new Option(`${DISTANCE_LABELS[d].label} (${DISTANCE_LABELS[d].short})`, d)));
+}
+
+function fillModelMenus(): void {
+  if (!config) return;
+  el.model.replaceChildren(...config.models.map((m) => new Option(m.name, String(m.index))));
+  state.model = Math.min(state.model, config.models.length - 1);
+  el.model.value = String(state.model);
+  fillLensMenu();
+}
+
+function fillLensMenu(): void {
+  const lenses = config?.models[state.model]?.lenses ?? [];
+  el.tunedLens.replaceChildren(...lenses.map((l) => new Option(l.name, String(l.index))));
+  if (state.tunedLens >= lenses.length) state.tunedLens = 0;
+  el.tunedLens.value = String(state.tunedLens);
+  // Without a tuned lens only the logit lens makes sense; say why the others are off.
+  for (const opt of Array.from(el.lens.options)) {
+    const needsTuned = opt.value !== 'logit';
+    opt.disabled = needsTuned && lenses.length === 0;
+    opt.title = opt.disabled ? 'No tuned lens is configured for this model (start the server with --lens).' : '';
+  }
+  if (lenses.length === 0) state.lens = 'logit';
+}
+
+function writeControls(): void {
+  el.prompt.value = state.prompt;
+  el.prompt2.value = state.prompt2;
+  el.model.value = String(state.model);
+  el.lens.value = state.lens;
+  el.tunedLens.value = String(state.tunedLens);
+  el.statistic.value = state.view.statistic;
+  el.distance.value = state.view.distance;
+  el.stride.value = String(state.view.stride);
+  el.from.value = String(state.view.from);
+  el.to.value = state.view.to === null ? '' : String(state.view.to);
+  updateControlVisibility();
+}
+
+function readControls(): void {
+  state.prompt = el.prompt.value;
+  state.prompt2 = el.prompt2.value;
+  state.model = Number(el.model.value) || 0;
+  state.lens = el.lens.value as LensMode;
+  state.tunedLens = Number(el.tunedLens.value) || 0;
+  state.view.statistic = el.statistic.value as PageState['view']['statistic'];
+  state.view.distance = el.distance.value as PageState['view']['distance'];
+  state.view.stride = Math.max(1, Math.floor(Number(el.stride.value)) || 1);
+  state.view.from = Math.max(0, Math.floor(Number(el.from.value)) || 0);
+  const to = el.to.value.trim() === '' ? null : Math.floor(Number(el.to.value));
+  state.view.to = to !== null && Number.isFinite(to) && to >= 1 ? to : null;
+}
+
+function updateControlVisibility(): void {
+  const lenses = config?.models[state.model]?.lenses.length ?? 0;
+  const twoPrompts = el.prompt2.value.trim() !== '';
+  el.tunedLensLabel.hidden = state.lens === 'logit' || lenses < 2;
+  el.statisticLabel.hidden = state.lens === 'diff' && !twoPrompts;
+  el.distanceLabel.hidden = !(state.lens === 'diff' || twoPrompts);
+}
+
+function writeUrl(push: boolean): void {
+  const url = `${location.pathname}${stateToQuery(state)}`;
+  if (url === `${location.pathname}${location.search}`) return;
+  if (push) history.pushState(null, '', url);
+  else history.replaceState(null, '', url);
+}
+
+function trajectoryRequest(): TrajectoryRequest {
+  const req: TrajectoryRequest = { model: state.model, lens: state.lens, prompt: state.prompt, topK: 10 };
+  if (state.lens !== 'logit') req.tunedLens = state.tunedLens;
+  if (state.prompt2.trim() !== '') req.prompt2 = state.prompt2;
+  return req;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Computing and drawing
+
+async function run(push: boolean): Promise<void> {
+  readControls();
+  updateControlVisibility();
+  if (state.prompt.trim() === '') {
+    showError('Type a prompt first.');
+    return;
+  }
+  const req = trajectoryRequest();
+  const gen = ++generation;
+  showError(null);
+  el.run.disabled = true;
+  try {
+    const resp = await withProgress('Computing', fetchTrajectory(req));
+    if (gen !== generation) return;
+    // New text or another model invalidates the kept cell (a lens switch keeps it), except when
+    // restoring a link, whose cell belongs to it.
+    const sameInput = current !== null && current.req.model === req.model && current.req.prompt === req.prompt && (current.req.prompt2 ?? '') === (req.prompt2 ?? '');
+    current = { req, resp };
+    if (push && !sameInput) state.cell = null;
+    draw();
+    writeUrl(push);
+    void loadPins();
+  } catch (e) {
+    if (gen === generation) showError((e as Error).message);
+  } finally {
+    if (gen === generation) el.run.disabled = false;
+  }
+}
+
+/** Redraws panels, selection, side panel and pins from the current response (no server call). */
+function draw(): void {
+  if (!current) return;
+  try {
+    panels = buildPanels(current.resp, state.view);
+  } catch (e) {
+    showError((e as Error).message);
+    return;
+  }
+  heatmaps.render(panels);
+  if (state.cell && !panels[state.cell.panel]) state.cell = null;
+  heatmaps.select(state.cell);
+  if (state.cell) showCell(state.cell.panel, state.cell.row, state.cell.pos, true);
+  else {
+    el.cellInfo.textContent = 'Hover a cell to see its top-10 here; click the cell to keep it, then click a token to pin it.';
+    el.topLists.replaceChildren();
+  }
+  // A counter of finished draws: lets tests (and curious users) wait for the page to settle.
+  document.body.dataset.ready = String(++draws);
+  renderPins();
+}
+
+function showCell(panelIndex: number, row: number, pos: number, locked: boolean): void {
+  const panel = panels[panelIndex];
+  if (!current || !panel) return;
+  const g0 = current.resp.grids[panel.grids[0]!]!;
+  if (row >= g0.rows || pos >= g0.positions) return;
+  renderCellView(el.cellInfo, el.topLists, {
+    resp: current.resp,
+    panel,
+    row,
+    pos,
+    locked,
+    pinned: new Set(state.pins),
+    onPin: (id) => addPin(id),
+  });
+}
+
+function refreshPinnedMarks(): void {
+  const pinned = new Set(state.pins);
+  for (const b of Array.from(el.topLists.querySelectorAll<HTMLButtonElement>('button[data-token-id]'))) {
+    b.classList.toggle('pinned', pinned.has(Number(b.dataset.tokenId)));
+  }
+}
+
+async function exportPanel(panel: number, format: ExportFormat): Promise<void> {
+  if (!current) return;
+  showError(null);
+  try {
+    await withProgress(`Rendering ${format.toUpperCase()}`, downloadExport({ ...current.req, view: { ...state.view }, panel, format }));
+  } catch (e) {
+    showError(`Export failed: ${(e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Pins
+
+function pinKey(tokenId: number): string {
+  return `${JSON.stringify(current?.req)}#${tokenId}`;
+}
+
+function addPin(tokenId: number): void {
+  if (state.pins.includes(tokenId)) return;
+  if (state.pins.length >= MAX_PINS) {
+    showError(`At most ${MAX_PINS} pins; remove one first.`);
+    return;
+  }
+  state.pins.push(tokenId);
+  refreshPinnedMarks();
+  writeUrl(false);
+  void loadPins();
+}
+
+/** Fetches the pins not yet known for the current trajectory, one after another (the server serialises anyway). */
+async function loadPins(): Promise<void> {
+  renderPins();
+  for (const tokenId of [...state.pins]) {
+    if (!current) return;
+    const key = pinKey(tokenId);
+    const known = pinCache.get(key);
+    if (known && !known.error) continue; // done or in flight; a failed pin is retried
+    const req: PinRequest = { ...current.req, tokenId };
+    const label = longTokenLabel(current.resp.pieces, tokenId);
+    const pin: Pin = { tokenId, label, data: null, error: null };
+    pinCache.set(key, pin);
+    try {
+      pin.data = await withProgress(`Tracking ${label}`, fetchPin(req));
+      pin.label = longTokenLabel({ [tokenId]: pin.data.piece }, tokenId);
+    } catch (e) {
+      pin.error = (e as Error).message;
+      showError(`Could not pin ${label}: ${pin.error}`);
+    }
+    renderPins();
+  }
+}
+
+function renderPins(): void {
+  if (!current) {
+    pinView.render([], 0, '', []);
+    return;
+  }
+  const g0 = current.resp.grids[0]!;
+  const pins = state.pins.map((tokenId) => pinCache.get(pinKey(tokenId)) ?? { tokenId, label: longTokenLabel(current!.resp.pieces, tokenId), data: null, error: null });
+  // The chart follows the kept cell's position, else the last position (the prompt's next-token guess).
+  const pos = Math.min(state.cell?.pos ?? g0.positions - 1, g0.positions - 1);
+  pinView.render(pins, pos, longTokenLabel(current.resp.pieces, g0.inputIds[pos]!), g0.rowLabels);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Wiring
+
+function onViewChange(): void {
+  readControls();
+  updateControlVisibility();
+  draw();
+  writeUrl(false);
+}
+
+async function init(): Promise<void> {
+  fillStaticMenus();
+  try {
+    config = await fetchConfig();
+  } catch (e) {
+    showError((e as Error).message);
+    return;
+  }
+  fillModelMenus();
+  writeControls();
+
+  el.form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void run(true);
+  });
+  for (const ta of [el.prompt, el.prompt2]) {
+    ta.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+        ev.preventDefault();
+        void run(true);
+      }
+    });
+  }
+  el.prompt2.addEventListener('input', updateControlVisibility);
+  el.model.addEventListener('change', () => {
+    state.model = Number(el.model.value) || 0;
+    state.tunedLens = 0;
+    fillLensMenu();
+    el.lens.value = state.lens;
+    if (el.prompt.value.trim()) void run(true);
+    else updateControlVisibility();
+  });
+  for (const sel of [el.lens, el.tunedLens]) {
+    sel.addEventListener('change', () => {
+      readControls();
+      updateControlVisibility();
+      if (state.prompt.trim()) void run(true);
+    });
+  }
+  for (const c of [el.statistic, el.distance, el.stride, el.from, el.to]) c.addEventListener('change', onViewChange);
+  document.addEventListener('keydown', (ev) => {
+    // Esc releases a kept cell, so hovering updates the side panel again.
+    if (ev.key === 'Escape' && state.cell) {
+      state.cell = null;
+      heatmaps.select(null);
+      renderPins();
+      writeUrl(false);
+    }
+  });
+  let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(draw, 200);
+  });
+  window.addEventListener('popstate', () => {
+    state = stateFromQuery(location.search);
+    fillModelMenus();
+    writeControls();
+    if (state.prompt.trim()) void run(false);
+  });
+
+  if (state.prompt.trim()) await run(false);
+  document.body.dataset.initialised = 'true';
+}
+
+void init();

@@ -1,0 +1,114 @@
+/**
+ * Pinned tokens: a chip per token (click × to remove) and a line chart of each token's probability
+ * (top) and rank (bottom, log scale, rank 1 on top) across layers at the selected position. When the
+ * view has two trajectories (side by side, difference, two prompts) each token gets a solid line for
+ * the first and a dashed one for the second.
+ */
+import type { PinResponse } from '../protocol.js';
+import { echartsLib, type ECharts } from './echarts.js';
+
+/** Okabe–Ito colours: distinguishable with the common colour-vision deficiencies. */
+const COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
+
+export interface Pin {
+  tokenId: number;
+  label: string;
+  data: PinResponse | null;
+  error: string | null;
+}
+
+const formatProb = (v: unknown): string => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '—');
+const formatRank = (v: unknown): string => (typeof v === 'number' ? `rank ${v}` : '—');
+
+export class PinView {
+  private chart: ECharts | null = null;
+
+  constructor(
+    private readonly chips: HTMLElement,
+    private readonly chartEl: HTMLElement,
+    private readonly onRemove: (tokenId: number) => void,
+  ) {}
+
+  render(pins: readonly Pin[], pos: number, positionLabel: string, rowLabels: readonly string[]): void {
+    this.chips.replaceChildren();
+    if (pins.length === 0) {
+      const none = document.createElement('span');
+      none.className = 'muted';
+      none.textContent = 'None yet.';
+      this.chips.append(none);
+    }
+    pins.forEach((pin, i) => {
+      const chip = document.createElement('span');
+      chip.className = 'chip';
+      chip.dataset.tokenId = String(pin.tokenId);
+      chip.style.background = COLORS[i % COLORS.length]!;
+      chip.append(pin.label + (pin.error ? ' (failed)' : pin.data ? '' : ' …'));
+      if (pin.error) chip.title = pin.error;
+      const x = document.createElement('button');
+      x.type = 'button';
+      x.textContent = '×';
+      x.title = `Unpin ${pin.label}`;
+      x.setAttribute('aria-label', `Unpin ${pin.label}`);
+      x.addEventListener('click', () => this.onRemove(pin.tokenId));
+      chip.append(x);
+      this.chips.append(chip);
+    });
+
+    const ready = pins.filter((p) => p.data);
+    this.chartEl.hidden = ready.length === 0;
+    if (ready.length === 0) {
+      this.chart?.dispose();
+      this.chart = null;
+      return;
+    }
+    const ec = echartsLib();
+    if (!this.chart) this.chart = ec.init(this.chartEl, null, { renderer: 'svg' });
+    else this.chart.resize();
+
+    const series: Record<string, unknown>[] = [];
+    pins.forEach((pin, i) => {
+      if (!pin.data) return;
+      const color = COLORS[i % COLORS.length]!;
+      const many = pin.data.series.length > 1;
+      pin.data.series.forEach((s, si) => {
+        const at = (a: (number | null)[]): (number | null)[] => Array.from({ length: s.rows }, (_, r) => (pos < s.positions ? (a[r * s.positions + pos] ?? null) : null));
+        const name = many ? `${pin.label} · ${s.label}` : pin.label;
+        const line = { color, type: si === 0 ? 'solid' : 'dashed', width: 2 };
+        const common = { name, type: 'line', lineStyle: line, itemStyle: { color }, symbolSize: 6, connectNulls: false };
+        series.push({ ...common, xAxisIndex: 0, yAxisIndex: 0, data: at(s.prob), tooltip: { valueFormatter: formatProb } });
+        series.push({ ...common, xAxisIndex: 1, yAxisIndex: 1, data: at(s.rank), tooltip: { valueFormatter: formatRank } });
+      });
+    });
+    const axisText = { color: '#2a3f5f', fontSize: 11 };
+    this.chart.setOption(
+      {
+        animation: false,
+        title: { text: `Position #${pos} ${JSON.stringify(positionLabel)} across layers`, left: 'center', top: 0, textStyle: { fontSize: 13, fontWeight: 'normal', color: '#2a3f5f' } },
+        legend: { bottom: 0, type: 'scroll', textStyle: { fontSize: 11 } },
+        // Confined: the side panel scrolls and would clip a tooltip that sticks out of the chart.
+        tooltip: { trigger: 'axis', confine: true },
+        grid: [
+          { left: 48, right: 12, top: 50, height: 140 },
+          { left: 48, right: 12, top: 232, height: 140 },
+        ],
+        xAxis: [
+          { type: 'category', gridIndex: 0, data: [...rowLabels], axisLabel: { ...axisText, show: false }, boundaryGap: false },
+          { type: 'category', gridIndex: 1, data: [...rowLabels], axisLabel: axisText, name: 'Layer', nameLocation: 'middle', nameGap: 24, nameTextStyle: axisText, boundaryGap: false },
+        ],
+        yAxis: [
+          { type: 'value', gridIndex: 0, min: 0, max: 1, name: 'probability', nameTextStyle: axisText, axisLabel: { ...axisText, formatter: (v: number) => `${Math.round(v * 100)}%` } },
+          // Rank 1 on top: "up" means "closer to being predicted" on both charts.
+          // With an inverse axis, 'start' (rank 1) is the top, where the name belongs.
+          { type: 'log', gridIndex: 1, min: 1, inverse: true, name: 'rank', nameLocation: 'start', nameTextStyle: axisText, axisLabel: axisText },
+        ],
+        series,
+      },
+      { notMerge: true },
+    );
+  }
+
+  dispose(): void {
+    this.chart?.dispose();
+    this.chart = null;
+  }
+}

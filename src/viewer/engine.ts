@@ -1,0 +1,507 @@
+/**
+ * The viewer's compute side: the configured models and lenses (loaded once, cached), request
+ * validation, and the trajectories / pins the page asks for, run one at a time with progress.
+ *
+ * Clients choose a model and a tuned lens by index into the configured lists, never by path, so the
+ * server only ever opens what its operator configured.
+ */
+import { existsSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import * as op from '../graph/ops.js';
+import type { Value } from '../graph/graph.js';
+import { LogitLens, lensLogits, type Lens, type TunedLens } from '../lens/lens.js';
+import type { LanguageModel } from '../models/language-model.js';
+import type { ProgressCallback } from '../hub/hub-client.js';
+import { loadModel as defaultLoadModel } from '../node/load-model.js';
+import { loadTunedLens as defaultLoadLens } from '../node/load-lens.js';
+import { computeTrajectory, type TrajectoryData } from '../trajectory/compute.js';
+import { jsOf, klOf, tvOf } from '../trajectory/row-statistics.js';
+import {
+  LENS_MODES,
+  type ConfigResponse,
+  type DistancePayload,
+  type GridPayload,
+  type LensMode,
+  type ModelInfo,
+  type PinRequest,
+  type PinResponse,
+  type ProgressResponse,
+  type TrajectoryRequest,
+  type TrajectoryResponse,
+  type ViewerLimits,
+} from './protocol.js';
+
+/** An error with an HTTP status and a message meant for the person using the page. */
+export class RequestError extends Error {
+  override name = 'RequestError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ViewerSources {
+  /** Model specs (as `loadModel` takes them). */
+  models: string[];
+  /** Tuned lens specs (folders or pretrained ids) per model spec. */
+  lenses?: Record<string, string[]>;
+  /** Longest prompt in tokens; the model's maximum context is the limit either way. */
+  maxTokens?: number;
+}
+
+/** Injectable loaders, so tests can count loads or substitute fakes. */
+export interface EngineLoaders {
+  loadModel(spec: string, onProgress: ProgressCallback): Promise<LanguageModel>;
+  loadLens(model: LanguageModel, spec: string, onProgress: ProgressCallback): Promise<TunedLens>;
+}
+
+export const DEFAULT_LIMITS: ViewerLimits = { maxBodyBytes: 64 * 1024, maxPromptChars: 20_000, maxTopK: 50 };
+
+const DEFAULT_TOP_K = 10;
+/** Recent trajectories kept, so exports, pins and re-renders of one view never recompute. */
+const TRAJECTORY_CACHE = 16;
+const PIN_CACHE = 64;
+
+/** A short display name for a spec: the spec itself unless it is a path, then its last two parts. */
+export function displayName(spec: string): string {
+  if (!existsSync(spec)) return spec;
+  const parts = nodePath.resolve(spec).split(nodePath.sep).filter(Boolean);
+  const last = parts.slice(-2);
+  // "…/stories260K/stories260K.bin" → "stories260K.bin"; "…/reference-lens/lens" → "reference-lens/lens".
+  return last.length === 2 && last[1]!.startsWith(last[0]!) ? last[1]! : last.join('/');
+}
+
+/** A small least-recently-used map. */
+class Lru<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly size: number) {}
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  set(key: string, v: V): void {
+    this.map.delete(key);
+    this.map.set(key, v);
+    while (this.map.size > this.size) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
+/** 5 significant digits: enough for any figure, and a third of the JSON of full float precision. */
+function compact(a: ArrayLike<number>): (number | null)[] {
+  const out = new Array<number | null>(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    out[i] = Number.isFinite(v) ? Number(v.toPrecision(5)) : null;
+  }
+  return out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Runs jobs strictly one after another (onnxruntime sessions and model memory are shared, and a second
+ * big computation in parallel would only make both slower), tracking what runs for /api/progress.
+ */
+class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  waiting = 0;
+  running = false;
+
+  run<T>(job: () => Promise<T>): Promise<T> {
+    this.waiting++;
+    const result = this.tail.then(async () => {
+      this.waiting--;
+      this.running = true;
+      try {
+        return await job();
+      } finally {
+        this.running = false;
+      }
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export class ViewerEngine {
+  readonly limits: ViewerLimits;
+  private readonly models: string[];
+  private readonly lenses: string[][];
+  private readonly loaders: EngineLoaders;
+  private readonly loadedModels = new Map<number, LanguageModel>();
+  private readonly loadedLenses = new Map<string, TunedLens>();
+  private readonly logitLenses = new Map<number, LogitLens>();
+  private readonly trajectories = new Lru<TrajectoryResponse>(TRAJECTORY_CACHE);
+  private readonly pins = new Lru<PinResponse>(PIN_CACHE);
+  private readonly queue = new SerialQueue();
+  private progress = { task: '', step: 0, steps: 0, startedAt: 0, download: null as ProgressResponse['download'] };
+
+  constructor(
+    private readonly sources: ViewerSources,
+    loaders: Partial<EngineLoaders> = {},
+    limits: Partial<ViewerLimits> = {},
+  ) {
+    if (sources.models.length === 0) throw new Error('the viewer needs at least one model');
+    this.models = [...sources.models];
+    const lensMap = sources.lenses ?? {};
+    for (const key of Object.keys(lensMap)) {
+      if (!this.models.includes(key)) throw new Error(`lenses are configured for "${key}", which is not one of the models (${this.models.join(', ')})`);
+    }
+    this.lenses = this.models.map((m) => [...(lensMap[m] ?? [])]);
+    this.loaders = {
+      loadModel: loaders.loadModel ?? ((spec, onProgress) => defaultLoadModel(spec, { onProgress })),
+      loadLens: loaders.loadLens ?? ((model, spec, onProgress) => defaultLoadLens(model, spec, { onProgress })),
+    };
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  config(): ConfigResponse {
+    return {
+      models: this.models.map((spec, index) => ({
+        index,
+        name: displayName(spec),
+        lenses: this.lenses[index]!.map((l, li) => ({ index: li, name: displayName(l) })),
+      })),
+      limits: this.limits,
+    };
+  }
+
+  progressState(): ProgressResponse {
+    const busy = this.queue.running;
+    return {
+      busy,
+      task: busy ? this.progress.task : '',
+      step: busy ? this.progress.step : 0,
+      steps: busy ? this.progress.steps : 0,
+      queued: this.queue.waiting,
+      elapsedMs: busy ? Date.now() - this.progress.startedAt : 0,
+      download: busy ? this.progress.download : null,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Validation
+
+  /** Checks the JSON body of /api/trajectory (and the shared part of /api/pin, /api/export). */
+  parseTrajectoryRequest(body: unknown): Required<Omit<TrajectoryRequest, 'prompt2'>> & { prompt2: string } {
+    if (!isRecord(body)) throw new RequestError(400, 'The request body must be a JSON object.');
+    const { model, lens, tunedLens = 0, prompt, prompt2 = '', topK = DEFAULT_TOP_K } = body;
+    if (typeof model !== 'number' || !Number.isInteger(model) || model < 0 || model >= this.models.length) {
+      throw new RequestError(400, `Unknown model ${JSON.stringify(model)}: choose one of the ${this.models.length} configured models by index (0..${this.models.length - 1}).`);
+    }
+    if (typeof lens !== 'string' || !(LENS_MODES as readonly string[]).includes(lens)) {
+      throw new RequestError(400, `Unknown lens mode ${JSON.stringify(lens)}: use one of ${LENS_MODES.join(', ')}.`);
+    }
+    const mode = lens as LensMode;
+    const lensCount = this.lenses[model]!.length;
+    if (mode !== 'logit') {
+      if (lensCount === 0) {
+        throw new RequestError(400, `No tuned lens is configured for ${displayName(this.models[model]!)}: choose the logit lens, or restart the server with --lens.`);
+      }
+      if (typeof tunedLens !== 'number' || !Number.isInteger(tunedLens) || tunedLens < 0 || tunedLens >= lensCount) {
+        throw new RequestError(400, `Unknown tuned lens ${JSON.stringify(tunedLens)} for ${displayName(this.models[model]!)} (0..${lensCount - 1}).`);
+      }
+    }
+    for (const [name, v] of [['prompt', prompt], ['prompt2', prompt2]] as const) {
+      if (typeof v !== 'string') throw new RequestError(400, `${name} must be a string.`);
+      if (v.length > this.limits.maxPromptChars) {
+        throw new RequestError(400, `The ${name === 'prompt' ? 'prompt' : 'second prompt'} has ${v.length} characters; the viewer accepts at most ${this.limits.maxPromptChars}.`);
+      }
+    }
+    if ((prompt as string).trim() === '') throw new RequestError(400, 'Type a prompt first.');
+    if ((prompt2 as string).trim() !== '' && (mode === 'compare' || mode === 'diff')) {
+      throw new RequestError(400, 'Comparing two prompts works with one lens at a time: choose the logit lens or the tuned lens.');
+    }
+    if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 1 || topK > this.limits.maxTopK) {
+      throw new RequestError(400, `topK must be an integer from 1 to ${this.limits.maxTopK}.`);
+    }
+    return { model, lens: mode, tunedLens: mode === 'logit' ? 0 : (tunedLens as number), prompt: prompt as string, prompt2: (prompt2 as string).trim() === '' ? '' : (prompt2 as string), topK };
+  }
+
+  /** Tokenizes the prompts, with a clear message when one is too long for the model. */
+  private encodePrompts(model: LanguageModel, req: TrajectoryRequest): number[][] {
+    const limit = this.maxTokens(model);
+    const out: number[][] = [];
+    for (const [which, text] of [['The prompt', req.prompt], ['The second prompt', req.prompt2 ?? '']] as const) {
+      if (which === 'The second prompt' && text === '') continue;
+      let ids: number[];
+      try {
+        ids = model.encode(text);
+      } catch (e) {
+        throw new RequestError(400, `${which} cannot be tokenized: ${(e as Error).message}`);
+      }
+      if (ids.length === 0) throw new RequestError(400, `${which} produced no tokens.`);
+      if (ids.length > limit) {
+        throw new RequestError(
+          400,
+          `${which} is ${ids.length} tokens long, but ${model.name} takes at most ${limit} tokens` +
+            `${limit === model.config.maxPositions ? ' (its context length)' : ' (the limit this server was started with)'}. ` +
+            `Shorten it by ${ids.length - limit} tokens.`,
+        );
+      }
+      out.push(ids);
+    }
+    return out;
+  }
+
+  private maxTokens(model: LanguageModel): number {
+    return Math.min(model.config.maxPositions, this.sources.maxTokens ?? Infinity);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Loading (inside queued jobs only)
+
+  private async model(index: number): Promise<LanguageModel> {
+    const cached = this.loadedModels.get(index);
+    if (cached) return cached;
+    const spec = this.models[index]!;
+    this.stepTo(`Loading model ${displayName(spec)}`);
+    try {
+      const m = await this.loaders.loadModel(spec, this.onDownload);
+      this.loadedModels.set(index, m);
+      return m;
+    } catch (e) {
+      throw new RequestError(500, `Could not load model ${displayName(spec)}: ${(e as Error).message}`);
+    } finally {
+      this.progress.download = null;
+    }
+  }
+
+  private async tunedLens(modelIndex: number, lensIndex: number, model: LanguageModel): Promise<TunedLens> {
+    const key = `${modelIndex}/${lensIndex}`;
+    const cached = this.loadedLenses.get(key);
+    if (cached) return cached;
+    const spec = this.lenses[modelIndex]![lensIndex]!;
+    this.stepTo(`Loading tuned lens ${displayName(spec)}`);
+    try {
+      const lens = await this.loaders.loadLens(model, spec, this.onDownload);
+      this.loadedLenses.set(key, lens);
+      return lens;
+    } catch (e) {
+      throw new RequestError(500, `Could not load the tuned lens ${displayName(spec)}: ${(e as Error).message}`);
+    } finally {
+      this.progress.download = null;
+    }
+  }
+
+  private logitLens(index: number, model: LanguageModel): LogitLens {
+    let lens = this.logitLenses.get(index);
+    if (!lens) this.logitLenses.set(index, (lens = new LogitLens(model)));
+    return lens;
+  }
+
+  private readonly onDownload: ProgressCallback = (done, total, file) => {
+    this.progress.download = { file, done, total: total ?? null };
+  };
+
+  /** Starts a job's progress: `steps` is an estimate, corrected as steps are skipped (cached loads). */
+  private begin(steps: number): void {
+    this.progress = { task: 'Starting', step: 0, steps, startedAt: Date.now(), download: null };
+  }
+
+  private stepTo(task: string): void {
+    this.progress.step++;
+    this.progress.steps = Math.max(this.progress.steps, this.progress.step);
+    this.progress.task = task;
+  }
+
+  /** Steps still to come in a job, for an honest "3/4" (loads that are cached are not steps). */
+  private loadSteps(req: TrajectoryRequest): number {
+    let n = this.loadedModels.has(req.model) ? 0 : 1;
+    if (req.lens !== 'logit' && !this.loadedLenses.has(`${req.model}/${req.tunedLens ?? 0}`)) n++;
+    return n;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Trajectories
+
+  private cacheKey(req: TrajectoryRequest): string {
+    return JSON.stringify([req.model, req.lens, req.tunedLens ?? 0, req.prompt, req.prompt2 ?? '', req.topK ?? DEFAULT_TOP_K]);
+  }
+
+  /**
+   * The trajectory of a validated request (see parseTrajectoryRequest). Cached; otherwise queued behind
+   * any running job. A too-long prompt is rejected before queueing when the model is already loaded.
+   */
+  async trajectory(req: TrajectoryRequest): Promise<TrajectoryResponse> {
+    const key = this.cacheKey(req);
+    const hit = this.trajectories.get(key);
+    if (hit) return hit;
+    const loaded = this.loadedModels.get(req.model);
+    if (loaded) this.encodePrompts(loaded, req);
+    return this.queue.run(async () => {
+      const again = this.trajectories.get(key); // an identical request may have run while this one waited
+      if (again) return again;
+      const t0 = Date.now();
+      const twoPrompts = (req.prompt2 ?? '') !== '';
+      const computeSteps = req.lens === 'compare' || req.lens === 'diff' || twoPrompts ? (twoPrompts ? 3 : 2) : 1;
+      this.begin(this.loadSteps(req) + computeSteps);
+      const model = await this.model(req.model);
+      const [idsA, idsB] = this.encodePrompts(model, req);
+      const tuned = req.lens === 'logit' ? null : await this.tunedLens(req.model, req.tunedLens ?? 0, model);
+      const logit = this.logitLens(req.model, model);
+      const topK = req.topK ?? DEFAULT_TOP_K;
+      const grids: GridPayload[] = [];
+      let distance: DistancePayload | null = null;
+
+      if (twoPrompts) {
+        const lens: Lens = tuned ?? logit;
+        const name = lens.kind === 'tuned' ? 'tuned lens' : 'logit lens';
+        this.stepTo(`Computing the ${name} on prompt A`);
+        grids.push(toGrid(await computeTrajectory(lens, { ids: [idsA!] }, { topK }), 0, 'prompt A'));
+        this.stepTo(`Computing the ${name} on prompt B`);
+        grids.push(toGrid(await computeTrajectory(lens, { ids: [idsB!] }, { topK }), 1, 'prompt B'));
+        this.stepTo('Comparing prompt A with prompt B');
+        distance = await promptDistances(lens, idsA!, idsB!);
+      } else if (tuned && (req.lens === 'compare' || req.lens === 'diff')) {
+        this.stepTo('Computing the logit lens');
+        grids.push(toGrid(await computeTrajectory(logit, { ids: [idsA!] }, { topK }), 0, 'logit lens'));
+        this.stepTo('Computing the tuned lens and its distance to the logit lens');
+        // compareWith computes KL/JS/TV(tuned ‖ logit) in the same graph run as the tuned statistics.
+        const data = await computeTrajectory(tuned, { ids: [idsA!] }, { topK, compareWith: logit });
+        grids.push(toGrid(data, 0, 'tuned lens'));
+        const c = data.comparison!;
+        distance = { self: 1, other: 0, kind: 'lens', rows: data.rows, positions: data.positions, kl: compact(c.kl), js: compact(c.js), tv: compact(c.tv) };
+      } else {
+        const lens: Lens = tuned ?? logit;
+        this.stepTo(`Computing the ${lens.kind} lens`);
+        grids.push(toGrid(await computeTrajectory(lens, { ids: [idsA!] }, { topK }), 0, `${lens.kind} lens`));
+      }
+
+      const pieces: Record<string, string> = {};
+      for (const g of grids) for (const id of [...g.inputIds, ...g.topIds]) if (!(id in pieces)) pieces[id] = model.tokenizer.idToPiece(id);
+      const resp: TrajectoryResponse = {
+        model: this.modelInfo(req.model, model),
+        lens: req.lens,
+        tunedLensName: tuned ? displayName(this.lenses[req.model]![req.tunedLens ?? 0]!) : null,
+        grids,
+        distance,
+        pieces,
+        elapsedMs: Date.now() - t0,
+      };
+      this.trajectories.set(key, resp);
+      return resp;
+    });
+  }
+
+  private modelInfo(index: number, model: LanguageModel): ModelInfo {
+    return { index, name: displayName(this.models[index]!), vocabSize: model.config.vocabSize, nLayers: model.nLayers, maxTokens: this.maxTokens(model) };
+  }
+
+  parsePinRequest(body: unknown): PinRequest {
+    const req = this.parseTrajectoryRequest(body);
+    const tokenId = (body as Record<string, unknown>).tokenId;
+    if (typeof tokenId !== 'number' || !Number.isInteger(tokenId) || tokenId < 0) throw new RequestError(400, 'tokenId must be a non-negative integer.');
+    return { ...req, tokenId };
+  }
+
+  /**
+   * Probability and rank of one token at every layer and position, for each grid of the request's
+   * trajectory: `computeTrajectory` with that token as the target everywhere gives −log p and its rank.
+   */
+  async pin(req: PinRequest): Promise<PinResponse> {
+    const key = `${this.cacheKey(req)}#${req.tokenId}`;
+    const hit = this.pins.get(key);
+    if (hit) return hit;
+    const loaded = this.loadedModels.get(req.model);
+    if (loaded) this.checkToken(loaded, req.tokenId);
+    if (loaded) this.encodePrompts(loaded, req);
+    return this.queue.run(async () => {
+      const again = this.pins.get(key);
+      if (again) return again;
+      const twoPrompts = (req.prompt2 ?? '') !== '';
+      const runs = twoPrompts || req.lens === 'compare' || req.lens === 'diff' ? 2 : 1;
+      this.begin(this.loadSteps(req) + runs);
+      const model = await this.model(req.model);
+      this.checkToken(model, req.tokenId);
+      const [idsA, idsB] = this.encodePrompts(model, req);
+      const tuned = req.lens === 'logit' ? null : await this.tunedLens(req.model, req.tunedLens ?? 0, model);
+      const logit = this.logitLens(req.model, model);
+      // Same grids, same order as the trajectory response.
+      const jobs: [Lens, number[], string][] = twoPrompts
+        ? [[tuned ?? logit, idsA!, 'prompt A'], [tuned ?? logit, idsB!, 'prompt B']]
+        : req.lens === 'compare' || req.lens === 'diff'
+          ? [[logit, idsA!, 'logit lens'], [tuned!, idsA!, 'tuned lens']]
+          : [[tuned ?? logit, idsA!, `${(tuned ?? logit).kind} lens`]];
+      const piece = model.tokenizer.idToPiece(req.tokenId);
+      const series: PinResponse['series'] = [];
+      for (const [lens, ids, label] of jobs) {
+        this.stepTo(`Tracking ${JSON.stringify(piece)} through the ${label}`);
+        const data = await computeTrajectory(lens, { ids: [ids] }, { topK: 1, targets: [ids.map(() => req.tokenId)] });
+        series.push({
+          label,
+          rows: data.rows,
+          positions: data.positions,
+          prob: compact(Array.from(data.crossEntropy, (ce) => Math.exp(-ce))),
+          rank: compact(data.rank),
+        });
+      }
+      const resp: PinResponse = { tokenId: req.tokenId, piece, series };
+      this.pins.set(key, resp);
+      return resp;
+    });
+  }
+
+  private checkToken(model: LanguageModel, id: number): void {
+    if (id >= model.config.vocabSize) throw new RequestError(400, `tokenId ${id} is outside the vocabulary of ${model.name} (0..${model.config.vocabSize - 1}).`);
+  }
+}
+
+/** One trajectory (batch of one) as compact JSON. */
+function toGrid(d: TrajectoryData, prompt: 0 | 1, label: string): GridPayload {
+  return {
+    lens: d.lensKind,
+    prompt,
+    label,
+    rows: d.rows,
+    positions: d.positions,
+    topK: d.topK,
+    rowLabels: d.rowLabels,
+    inputIds: d.inputIds[0]!,
+    targets: d.targets[0]!,
+    entropy: compact(d.entropy),
+    crossEntropy: compact(d.crossEntropy),
+    forwardKl: compact(d.forwardKl),
+    maxProb: compact(d.maxProb),
+    rank: compact(d.rank),
+    topIds: Array.from(d.topIds),
+    topProbs: compact(d.topProbs) as number[],
+  };
+}
+
+/**
+ * KL, JS and TV between the predictions on two prompts at the same position, for every row, in one
+ * graph run: both prompts (cut to the shorter length — a causal model's predictions at position t do
+ * not depend on later tokens) form a batch of two, and the distances are reduced inside the graph.
+ */
+export async function promptDistances(lens: Lens, a: number[], b: number[]): Promise<DistancePayload> {
+  const model = lens.model;
+  const T = Math.min(a.length, b.length);
+  const mg = model.buildGraph({ ids: [a.slice(0, T), b.slice(0, T)] });
+  const L = model.nLayers;
+  const kl: Value[] = [];
+  const js: Value[] = [];
+  const tv: Value[] = [];
+  for (let r = 0; r <= L; r++) {
+    mg.g.scope(`row.${r}`, () => {
+      const logp = op.logSoftmax(r < L ? lensLogits(lens, mg, r) : mg.forward.logits);
+      const pa = op.slice(logp, 0, 0, 1);
+      const pb = op.slice(logp, 0, 1, 2);
+      kl.push(klOf(pa, pb));
+      js.push(jsOf(pa, pb));
+      tv.push(tvOf(pa, pb));
+    });
+  }
+  const stack = (vs: Value[]): Value => op.concat(vs, 0); // each [1, T] → [R, T]
+  const res = await model.run(mg, { kl: stack(kl), js: stack(js), tv: stack(tv) }, lens.feeds());
+  const f = (n: string): Float32Array => res[n]!.data as Float32Array;
+  return { self: 0, other: 1, kind: 'prompt', rows: L + 1, positions: T, kl: compact(f('kl')), js: compact(f('js')), tv: compact(f('tv')) };
+}

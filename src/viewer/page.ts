@@ -1,0 +1,122 @@
+/**
+ * The viewer's HTML page: a fixed shell (controls, panels, side panel) that /app.js fills in. Kept
+ * in memory rather than on disk so the server's static whitelist is three fixed names, and with no
+ * inline script, so the Content-Security-Policy can forbid inline scripts entirely.
+ */
+
+export const PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  // ECharts positions its tooltip and chart layers with inline style attributes.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const CSS = `
+:root { --fg:#1d2733; --muted:#5c6b7a; --line:#d5dbe1; --accent:#2166ac; --bad:#b2182b; --bg:#f6f8fa; font-family: 'DejaVu Sans', Verdana, 'Helvetica Neue', Arial, sans-serif; color: var(--fg); }
+* { box-sizing: border-box; }
+body { margin: 0; background: #fff; }
+header { display: flex; align-items: baseline; gap: 16px; padding: 10px 16px; border-bottom: 1px solid var(--line); background: var(--bg); }
+header h1 { font-size: 18px; margin: 0; font-weight: 600; }
+header .hint { color: var(--muted); font-size: 13px; }
+form#controls { padding: 10px 16px; border-bottom: 1px solid var(--line); display: grid; gap: 8px; }
+.prompts { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.prompts label { display: grid; gap: 3px; font-size: 13px; color: var(--muted); }
+textarea { font: 14px/1.4 'DejaVu Sans Mono', Menlo, Consolas, monospace; padding: 6px 8px; border: 1px solid var(--line); border-radius: 4px; resize: vertical; color: var(--fg); }
+.row { display: flex; flex-wrap: wrap; gap: 12px; align-items: end; }
+.row label { display: grid; gap: 3px; font-size: 13px; color: var(--muted); }
+select, input[type=number] { font-size: 14px; padding: 4px 6px; border: 1px solid var(--line); border-radius: 4px; color: var(--fg); background: #fff; }
+input[type=number] { width: 5.5em; }
+button { font-size: 14px; padding: 5px 12px; border: 1px solid var(--accent); border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; }
+button.secondary { background: #fff; color: var(--accent); padding: 2px 8px; font-size: 12px; }
+button:disabled { opacity: .5; cursor: default; }
+[hidden] { display: none !important; }
+#progress { display: flex; align-items: center; gap: 10px; padding: 6px 16px; font-size: 13px; color: var(--muted); border-bottom: 1px solid var(--line); }
+#progress .bar { width: 180px; height: 6px; background: var(--line); border-radius: 3px; overflow: hidden; }
+#progress .fill { height: 100%; width: 0; background: var(--accent); transition: width .2s; }
+#progress.indeterminate .fill { width: 30% !important; animation: slide 1.1s ease-in-out infinite; }
+@keyframes slide { from { margin-left: -30%; } to { margin-left: 100%; } }
+#error { margin: 10px 16px 0; padding: 8px 12px; border: 1px solid var(--bad); border-left-width: 4px; color: var(--bad); background: #fdf3f3; white-space: pre-wrap; font-size: 14px; }
+main { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 0; align-items: start; }
+#panels { padding: 12px 16px; display: grid; gap: 18px; min-width: 0; }
+#panels .empty { color: var(--muted); font-size: 14px; padding: 30px 0; }
+.panel { border: 1px solid var(--line); border-radius: 6px; overflow: hidden; }
+.panel-head { display: flex; justify-content: space-between; align-items: center; gap: 8px; padding: 5px 10px; background: var(--bg); border-bottom: 1px solid var(--line); font-size: 13px; }
+.panel-head .exports { display: flex; gap: 6px; align-items: center; color: var(--muted); }
+.panel-body { overflow-x: auto; }
+aside#side { border-left: 1px solid var(--line); padding: 12px 14px; min-height: 60vh; position: sticky; top: 0; max-height: 100vh; overflow-y: auto; }
+aside h2 { font-size: 14px; margin: 14px 0 6px; }
+#cell-info { font-size: 13px; color: var(--muted); }
+#cell-info b { color: var(--fg); }
+.top-list { margin: 8px 0; }
+.top-list h3 { font-size: 12px; margin: 0 0 4px; color: var(--muted); font-weight: normal; }
+.top-list ol { list-style: none; margin: 0; padding: 0; }
+.top-list li button { width: 100%; display: flex; justify-content: space-between; gap: 8px; background: #fff; color: var(--fg); border: 1px solid transparent; border-radius: 3px; padding: 2px 6px; font: 13px 'DejaVu Sans Mono', Menlo, Consolas, monospace; text-align: left; }
+.top-list li button:hover { border-color: var(--accent); background: #eef4fb; }
+.top-list li button.pinned { background: #e3eefa; }
+.top-list .tok { white-space: pre; overflow: hidden; text-overflow: ellipsis; }
+.top-list .p { color: var(--muted); }
+#pins { display: flex; flex-wrap: wrap; gap: 6px; }
+.chip { display: inline-flex; align-items: center; gap: 4px; border-radius: 12px; padding: 2px 4px 2px 10px; font: 12px 'DejaVu Sans Mono', Menlo, Consolas, monospace; color: #fff; }
+.chip button { background: transparent; border: none; color: #fff; padding: 0 4px; font-size: 14px; line-height: 1; }
+#pin-chart { width: 100%; height: 450px; margin-top: 6px; }
+.muted { color: var(--muted); font-size: 13px; }
+@media (max-width: 900px) { main { grid-template-columns: 1fr; } aside#side { border-left: none; border-top: 1px solid var(--line); position: static; max-height: none; } .prompts { grid-template-columns: 1fr; } }
+`;
+
+/** The page. Controls start empty; the script fills the menus from /api/config and the state from the URL. */
+export function viewerPageHtml(): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>tuned-lens viewer</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header><h1>tuned-lens viewer</h1><span class="hint">what every layer predicts — hover a cell for its top-10, click it to keep it, click a token to pin it</span></header>
+<form id="controls" autocomplete="off">
+  <div class="prompts">
+    <label>Prompt <textarea id="prompt" rows="2" placeholder="Once upon a time, there was a little girl named Lily."></textarea></label>
+    <label>Second prompt (optional: compared with the first, position by position) <textarea id="prompt2" rows="2"></textarea></label>
+  </div>
+  <div class="row">
+    <label>Model <select id="model"></select></label>
+    <label>Lens <select id="lens">
+      <option value="logit">logit lens</option>
+      <option value="tuned">tuned lens</option>
+      <option value="compare">logit and tuned, side by side</option>
+      <option value="diff">difference: tuned vs logit</option>
+    </select></label>
+    <label id="tuned-lens-label">Tuned lens <select id="tuned-lens"></select></label>
+    <label id="statistic-label">Statistic <select id="statistic"></select></label>
+    <label id="distance-label">Distance <select id="distance"></select></label>
+    <label>Layer stride <input id="stride" type="number" min="1" step="1" value="1"></label>
+    <label>Tokens from <input id="from" type="number" min="0" step="1" value="0"></label>
+    <label>to (excl.) <input id="to" type="number" min="1" step="1" placeholder="end"></label>
+    <button id="run" type="submit">Show</button>
+  </div>
+</form>
+<div id="progress" hidden><div class="bar"><div class="fill"></div></div><span class="text"></span></div>
+<div id="error" role="alert" hidden></div>
+<main>
+  <section id="panels"><div class="empty">Type a prompt and press Show (or Ctrl+Enter).</div></section>
+  <aside id="side">
+    <div id="cell-info">Hover a cell to see its top-10 here; click the cell to keep it, then click a token to pin it.</div>
+    <div id="top-lists"></div>
+    <h2>Pinned tokens</h2>
+    <div id="pins"><span class="muted">None yet.</span></div>
+    <div id="pin-chart" hidden></div>
+  </aside>
+</main>
+<script src="/echarts.min.js"></script>
+<script src="/app.js"></script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,167 @@
+/**
+ * The JSON contract between the viewer server and the page. Shared by both sides (no `node:*` imports),
+ * so a change to a field is a type error on whichever side forgot it.
+ *
+ * Numbers are compact: per-cell arrays are flat, row-major `[row][position]` (`[row][position][k]` for
+ * top-k), rounded to 5 significant digits, with `null` where the value is undefined (NaN in the
+ * computation, e.g. the cross-entropy at the last position, which has no next token).
+ */
+
+/** How the lenses are shown: one lens, both side by side, or the difference between them. */
+export type LensMode = 'logit' | 'tuned' | 'compare' | 'diff';
+export const LENS_MODES: readonly LensMode[] = ['logit', 'tuned', 'compare', 'diff'];
+
+/** Per-cell statistics of one trajectory (names as `PredictionTrajectory.statistic` spells them). */
+export type BaseStatistic = 'entropy' | 'ce' | 'kl' | 'max-prob' | 'rank';
+export const BASE_STATISTICS: readonly BaseStatistic[] = ['entropy', 'ce', 'kl', 'max-prob', 'rank'];
+
+/** Distances between two trajectories (two lenses on one prompt, or one lens on two prompts). */
+export type DistanceStatistic = 'kl' | 'js' | 'tv';
+export const DISTANCE_STATISTICS: readonly DistanceStatistic[] = ['kl', 'js', 'tv'];
+
+/** Hard limits the server enforces; the page reads them from /api/config to validate early. */
+export interface ViewerLimits {
+  /** Largest accepted request body in bytes (larger → 413). */
+  maxBodyBytes: number;
+  /** Longest accepted prompt in characters (longer → 400), checked before tokenizing. */
+  maxPromptChars: number;
+  /** Largest top-k per cell. */
+  maxTopK: number;
+}
+
+export interface ConfigResponse {
+  /** Models offered, in the order given to the server; requests name them by index. */
+  models: { index: number; name: string; lenses: { index: number; name: string }[] }[];
+  limits: ViewerLimits;
+}
+
+/** Selects what to compute. `model` and `tunedLens` are indices into /api/config, never paths. */
+export interface TrajectoryRequest {
+  model: number;
+  lens: LensMode;
+  /** Index into the model's tuned lenses (default 0); ignored for `lens: 'logit'`. */
+  tunedLens?: number;
+  prompt: string;
+  /** A second prompt to compare with the first, position by position (needs lens 'logit' or 'tuned'). */
+  prompt2?: string;
+  /** Top tokens kept per cell (default 10). */
+  topK?: number;
+}
+
+/** One trajectory: one lens on one prompt (batch of one). */
+export interface GridPayload {
+  lens: 'logit' | 'tuned';
+  /** Which prompt: 0 = the first, 1 = the second. */
+  prompt: 0 | 1;
+  /** Short display name, e.g. "tuned lens" or "prompt B". */
+  label: string;
+  rows: number;
+  positions: number;
+  topK: number;
+  /** "0".."L-1", "output". */
+  rowLabels: string[];
+  inputIds: number[];
+  /** Next-token targets (−1 at the last position). */
+  targets: number[];
+  entropy: (number | null)[];
+  crossEntropy: (number | null)[];
+  forwardKl: (number | null)[];
+  maxProb: (number | null)[];
+  rank: (number | null)[];
+  topIds: number[];
+  topProbs: number[];
+}
+
+/** Per-cell distances between two grids: D(self ‖ other). */
+export interface DistancePayload {
+  /** Grid indices into `TrajectoryResponse.grids`. */
+  self: number;
+  other: number;
+  /** "lens" (tuned vs logit on one prompt) or "prompt" (prompt A vs prompt B, one lens). */
+  kind: 'lens' | 'prompt';
+  rows: number;
+  /** The shorter of the two prompts when comparing prompts. */
+  positions: number;
+  kl: (number | null)[];
+  js: (number | null)[];
+  tv: (number | null)[];
+}
+
+export interface ModelInfo {
+  index: number;
+  name: string;
+  vocabSize: number;
+  nLayers: number;
+  /** Longest prompt in tokens the server accepts for this model. */
+  maxTokens: number;
+}
+
+export interface TrajectoryResponse {
+  model: ModelInfo;
+  lens: LensMode;
+  /** Display name of the tuned lens used, if any. */
+  tunedLensName: string | null;
+  /**
+   * logit / tuned: one grid. compare / diff: [logit, tuned]. Two prompts: [prompt A, prompt B].
+   */
+  grids: GridPayload[];
+  /** compare / diff: tuned ‖ logit. Two prompts: A ‖ B. Otherwise null. */
+  distance: DistancePayload | null;
+  /** Raw vocabulary piece (`tokenizer.idToPiece`) of every id that occurs in `grids`. */
+  pieces: Record<string, string>;
+  elapsedMs: number;
+}
+
+export interface PinRequest extends TrajectoryRequest {
+  tokenId: number;
+}
+
+/** Probability and rank of one token in every cell of every grid of the matching trajectory. */
+export interface PinResponse {
+  tokenId: number;
+  piece: string;
+  /** Same order as `TrajectoryResponse.grids`. */
+  series: { label: string; rows: number; positions: number; prob: (number | null)[]; rank: (number | null)[] }[];
+}
+
+/** How the page lays out the statistic; also sent with an export so the file matches the screen. */
+export interface ViewSettings {
+  statistic: BaseStatistic;
+  /** Distance shown by difference panels (diff mode, two prompts). */
+  distance: DistanceStatistic;
+  /** Keep every k-th lens layer (the output row always stays). */
+  stride: number;
+  /** Positions [from, to); `to` null = to the end. */
+  from: number;
+  to: number | null;
+}
+
+export type ExportFormat = 'svg' | 'png' | 'html';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['svg', 'png', 'html'];
+
+export interface ExportRequest extends TrajectoryRequest {
+  view: ViewSettings;
+  /** Which panel of the current view (0-based, in page order). */
+  panel: number;
+  format: ExportFormat;
+}
+
+/** Where the server is: polled by the page while a request runs. */
+export interface ProgressResponse {
+  busy: boolean;
+  /** What runs now, e.g. "Loading model stories260K" or "Computing tuned lens". */
+  task: string;
+  /** 1-based step of the running request and how many it has (0 when idle). */
+  step: number;
+  steps: number;
+  /** Requests waiting behind the running one. */
+  queued: number;
+  /** Milliseconds since the running task started. */
+  elapsedMs: number;
+  /** Download progress while a model or lens is fetched, in bytes. */
+  download: { file: string; done: number; total: number | null } | null;
+}
+
+export interface ErrorResponse {
+  error: string;
+}

@@ -1,0 +1,318 @@
+/**
+ * `tuned-lens serve`: a small HTTP server (Node's http, no framework) for the browser viewer.
+ *
+ *   GET  /                 the page            GET  /api/config     models and lenses offered
+ *   GET  /app.js(.map)     the page script     GET  /api/progress   what the server is computing
+ *   GET  /echarts.min.js   ECharts             POST /api/trajectory statistics + top-k + labels
+ *                                              POST /api/pin        one token's probability and rank everywhere
+ *                                              POST /api/export     the current view as SVG / PNG / HTML
+ *
+ * Safety: bound to loopback by default; every other path is a 404 (no file serving beyond the fixed
+ * whitelist, and requests name models and lenses by index, never by path); request bodies are capped;
+ * POSTs must be JSON (so a cross-site form cannot trigger work); and on loopback the Host header must be
+ * a loopback name, which defeats DNS-rebinding pages.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_MODEL } from '../node/load-model.js';
+import { renderHtml, renderPng, renderSvg } from '../viz/render.js';
+import { ViewerAssets } from './assets.js';
+import { RequestError, ViewerEngine, type EngineLoaders } from './engine.js';
+import { PAGE_CSP, viewerPageHtml } from './page.js';
+import {
+  BASE_STATISTICS,
+  DISTANCE_STATISTICS,
+  EXPORT_FORMATS,
+  type BaseStatistic,
+  type DistanceStatistic,
+  type ExportFormat,
+  type ViewerLimits,
+  type ViewSettings,
+} from './protocol.js';
+import { buildPanels } from './view-model.js';
+
+export const DEFAULT_VIEWER_MODELS = [DEFAULT_MODEL];
+
+export interface ViewerOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Interface to bind; default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** Model specs offered (default: stories260K). */
+  models?: string[];
+  /** Tuned lens specs (folders or pretrained ids) per model spec. */
+  lenses?: Record<string, string[]>;
+  /** Longest prompt in tokens (the model's context length is the limit anyway). */
+  maxTokens?: number;
+  limits?: Partial<ViewerLimits>;
+  /** Substitute model / lens loaders (tests). */
+  loaders?: Partial<EngineLoaders>;
+  /** Where request errors the server did not expect are logged; default console.error. */
+  log?: (message: string) => void;
+}
+
+export interface ViewerServer {
+  url: string;
+  host: string;
+  port: number;
+  engine: ViewerEngine;
+  close(): Promise<void>;
+}
+
+/** Loopback names and addresses: where binding exposes nothing to the network. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** The host part of a Host header ("127.0.0.1:8080", "[::1]:80", "localhost"). */
+function hostHeaderName(header: string): string {
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(header);
+  if (m) return m[1]!;
+  const i = header.lastIndexOf(':');
+  return i >= 0 && header.indexOf(':') === i ? header.slice(0, i) : header;
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+function send(res: ServerResponse, status: number, body: string | Buffer | Uint8Array, contentType: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store', ...extra });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
+  send(res, status, JSON.stringify(value), 'application/json; charset=utf-8', extra);
+}
+
+/**
+ * Reads a JSON body of at most `limit` bytes. A larger body is refused with 413 as soon as that is known
+ * (from Content-Length, or while streaming), and the connection is closed afterwards.
+ */
+function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const tooLarge = (): RequestError => new RequestError(413, `The request is larger than the ${Math.round(limit / 1024)} KB the viewer accepts; shorten the prompt.`);
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (failed) return;
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new RequestError(400, 'The request body is not valid JSON.'));
+      }
+    });
+    req.on('error', (e) => {
+      if (!failed) reject(e);
+    });
+  });
+}
+
+function parseView(v: unknown): ViewSettings {
+  if (typeof v !== 'object' || v === null) throw new RequestError(400, 'view must be an object.');
+  const o = v as Record<string, unknown>;
+  const statistic = o.statistic ?? 'entropy';
+  const distance = o.distance ?? 'kl';
+  if (!BASE_STATISTICS.includes(statistic as BaseStatistic)) throw new RequestError(400, `Unknown statistic ${JSON.stringify(statistic)}: use one of ${BASE_STATISTICS.join(', ')}.`);
+  if (!DISTANCE_STATISTICS.includes(distance as DistanceStatistic)) throw new RequestError(400, `Unknown distance ${JSON.stringify(distance)}: use one of ${DISTANCE_STATISTICS.join(', ')}.`);
+  const int = (name: string, x: unknown, min: number): number => {
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > 1e6) throw new RequestError(400, `${name} must be an integer ≥ ${min}.`);
+    return x;
+  };
+  return {
+    statistic: statistic as BaseStatistic,
+    distance: distance as DistanceStatistic,
+    stride: int('stride', o.stride ?? 1, 1),
+    from: int('from', o.from ?? 0, 0),
+    to: o.to === null || o.to === undefined ? null : int('to', o.to, 1),
+  };
+}
+
+const EXPORT_TYPES: Record<ExportFormat, string> = {
+  svg: 'image/svg+xml; charset=utf-8',
+  png: 'image/png',
+  html: 'text/html; charset=utf-8',
+};
+
+/** A file name safe in a Content-Disposition header on every platform. */
+function safeFileName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'figure';
+}
+
+export async function startViewer(options: ViewerOptions = {}): Promise<ViewerServer> {
+  const host = options.host ?? '127.0.0.1';
+  const engine = new ViewerEngine(
+    { models: options.models ?? DEFAULT_VIEWER_MODELS, lenses: options.lenses ?? {}, ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}) },
+    options.loaders,
+    options.limits,
+  );
+  const assets = new ViewerAssets();
+  const log = options.log ?? ((m: string) => console.error(m));
+  const loopbackOnly = isLoopbackHost(host);
+  const page = viewerPageHtml();
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Only the raw path is matched, exactly and undecoded: "/app.js/../x", "%2e%2e" etc. match nothing.
+    const path = (req.url ?? '/').split('?')[0]!;
+    const method = req.method ?? 'GET';
+
+    if (loopbackOnly) {
+      const hostHeader = req.headers.host ?? '';
+      if (!isLoopbackHost(hostHeaderName(hostHeader))) {
+        sendJson(res, 403, { error: `This viewer only answers on loopback addresses (Host header was ${JSON.stringify(hostHeader)}).` });
+        return;
+      }
+    }
+
+    const get = method === 'GET' || method === 'HEAD';
+    const routes: Record<string, 'GET' | 'POST'> = {
+      '/': 'GET',
+      '/index.html': 'GET',
+      '/app.js': 'GET',
+      '/app.js.map': 'GET',
+      '/echarts.min.js': 'GET',
+      '/favicon.ico': 'GET',
+      '/api/config': 'GET',
+      '/api/progress': 'GET',
+      '/api/trajectory': 'POST',
+      '/api/pin': 'POST',
+      '/api/export': 'POST',
+    };
+    const want = routes[path];
+    if (!want) {
+      sendJson(res, 404, { error: `Not found: ${path.slice(0, 200)}` });
+      return;
+    }
+    if ((want === 'GET' && !get) || (want === 'POST' && method !== 'POST')) {
+      sendJson(res, 405, { error: `${method} is not allowed on ${path}; use ${want}.` }, { Allow: want === 'GET' ? 'GET, HEAD' : 'POST' });
+      return;
+    }
+    if (want === 'POST' && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      sendJson(res, 415, { error: 'POST bodies must be JSON (Content-Type: application/json).' });
+      return;
+    }
+
+    switch (path) {
+      case '/':
+      case '/index.html':
+        send(res, 200, page, 'text/html; charset=utf-8', { 'Content-Security-Policy': PAGE_CSP });
+        return;
+      case '/app.js': {
+        const a = await assets.appScript();
+        send(res, 200, a.body, a.contentType);
+        return;
+      }
+      case '/app.js.map': {
+        const a = await assets.appSourceMap();
+        if (a) send(res, 200, a.body, a.contentType);
+        else sendJson(res, 404, { error: 'no source map' });
+        return;
+      }
+      case '/echarts.min.js': {
+        const a = await assets.echartsScript();
+        send(res, 200, a.body, a.contentType, { 'Cache-Control': 'max-age=3600' });
+        return;
+      }
+      case '/favicon.ico':
+        // No icon; 204 keeps the browser console free of a 404.
+        res.writeHead(204, SECURITY_HEADERS).end();
+        return;
+      case '/api/config':
+        sendJson(res, 200, engine.config());
+        return;
+      case '/api/progress':
+        sendJson(res, 200, engine.progressState());
+        return;
+    }
+
+    const body = await readJsonBody(req, engine.limits.maxBodyBytes);
+    switch (path) {
+      case '/api/trajectory':
+        sendJson(res, 200, await engine.trajectory(engine.parseTrajectoryRequest(body)));
+        return;
+      case '/api/pin':
+        sendJson(res, 200, await engine.pin(engine.parsePinRequest(body)));
+        return;
+      case '/api/export': {
+        const treq = engine.parseTrajectoryRequest(body);
+        const o = body as Record<string, unknown>;
+        const view = parseView(o.view ?? {});
+        const format = o.format;
+        if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new RequestError(400, `format must be one of ${EXPORT_FORMATS.join(', ')}.`);
+        const panels = buildPanels(await engine.trajectory(treq), view);
+        const index = o.panel ?? 0;
+        if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= panels.length) {
+          throw new RequestError(400, `panel must be 0..${panels.length - 1} for this view.`);
+        }
+        const panel = panels[index]!;
+        const fmt = format as ExportFormat;
+        const content = fmt === 'svg' ? renderSvg(panel.data) : fmt === 'png' ? renderPng(panel.data, { scale: 2 }) : renderHtml(panel.data);
+        const name = safeFileName(`tuned-lens-${panel.title}`);
+        send(res, 200, content, EXPORT_TYPES[fmt], { 'Content-Disposition': `attachment; filename="${name}.${fmt}"` });
+        return;
+      }
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      const status = e instanceof RequestError ? e.status : 500;
+      if (!(e instanceof RequestError)) log(`tuned-lens serve: ${req.method} ${req.url}: ${(e as Error)?.stack ?? String(e)}`);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // After a refused body the rest of it is not worth reading: answer, then close the connection.
+      const close: Record<string, string> = status === 413 ? { Connection: 'close' } : {};
+      sendJson(res, status, { error: e instanceof Error ? e.message : String(e) }, close);
+      if (status === 413) {
+        req.resume();
+        res.on('finish', () => setTimeout(() => req.socket.destroy(), 1000).unref());
+      }
+    });
+  });
+  // Compute can take a while on large models; the page polls progress meanwhile, so no server timeout.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const urlHost = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+  const shownHost = addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : urlHost;
+  return {
+    url: `http://${shownHost}:${addr.port}/`,
+    host: addr.address,
+    port: addr.port,
+    engine,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

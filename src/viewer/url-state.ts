@@ -1,0 +1,86 @@
+/**
+ * The page state as a URL query string, so a link reopens the same view: prompts, model, lens,
+ * statistic, stride, token range, pinned tokens and the selected cell. Parsing is lenient — a hand-edited
+ * or outdated link falls back to defaults field by field instead of failing.
+ *
+ * Core code (browser and tests): no `node:*` imports.
+ */
+import { BASE_STATISTICS, DISTANCE_STATISTICS, LENS_MODES, type BaseStatistic, type DistanceStatistic, type LensMode, type ViewSettings } from './protocol.js';
+
+export interface SelectedCell {
+  /** Panel index in page order. */
+  panel: number;
+  /** Trajectory row (0..L, not the display row, so a stride change keeps the selection meaningful). */
+  row: number;
+  pos: number;
+}
+
+export interface PageState {
+  model: number;
+  lens: LensMode;
+  tunedLens: number;
+  prompt: string;
+  prompt2: string;
+  view: ViewSettings;
+  /** Pinned token ids, in pin order. */
+  pins: number[];
+  cell: SelectedCell | null;
+}
+
+export const DEFAULT_VIEW: ViewSettings = { statistic: 'entropy', distance: 'kl', stride: 1, from: 0, to: null };
+
+export function defaultState(): PageState {
+  return { model: 0, lens: 'logit', tunedLens: 0, prompt: '', prompt2: '', view: { ...DEFAULT_VIEW }, pins: [], cell: null };
+}
+
+/** Most pins a link may carry (each is a computation when the page opens). */
+export const MAX_PINS = 12;
+
+/** Query string (with "?", or "" for the default state); only fields that differ from the defaults are written. */
+export function stateToQuery(s: PageState): string {
+  const q = new URLSearchParams();
+  if (s.prompt) q.set('prompt', s.prompt);
+  if (s.prompt2) q.set('prompt2', s.prompt2);
+  if (s.model !== 0) q.set('model', String(s.model));
+  if (s.lens !== 'logit') q.set('lens', s.lens);
+  if (s.tunedLens !== 0) q.set('tl', String(s.tunedLens));
+  if (s.view.statistic !== DEFAULT_VIEW.statistic) q.set('stat', s.view.statistic);
+  if (s.view.distance !== DEFAULT_VIEW.distance) q.set('dist', s.view.distance);
+  if (s.view.stride !== 1) q.set('stride', String(s.view.stride));
+  if (s.view.from !== 0) q.set('from', String(s.view.from));
+  if (s.view.to !== null) q.set('to', String(s.view.to));
+  if (s.pins.length > 0) q.set('pins', s.pins.join(','));
+  if (s.cell) q.set('cell', `${s.cell.panel}.${s.cell.row}.${s.cell.pos}`);
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
+
+function int(v: string | null, min: number, fallback: number): number {
+  if (v === null || !/^\d+$/.test(v)) return fallback;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= min ? n : fallback;
+}
+
+export function stateFromQuery(search: string): PageState {
+  const q = new URLSearchParams(search);
+  const s = defaultState();
+  s.prompt = q.get('prompt') ?? '';
+  s.prompt2 = q.get('prompt2') ?? '';
+  s.model = int(q.get('model'), 0, 0);
+  const lens = q.get('lens');
+  if (lens && (LENS_MODES as readonly string[]).includes(lens)) s.lens = lens as LensMode;
+  s.tunedLens = int(q.get('tl'), 0, 0);
+  const stat = q.get('stat');
+  if (stat && (BASE_STATISTICS as readonly string[]).includes(stat)) s.view.statistic = stat as BaseStatistic;
+  const dist = q.get('dist');
+  if (dist && (DISTANCE_STATISTICS as readonly string[]).includes(dist)) s.view.distance = dist as DistanceStatistic;
+  s.view.stride = int(q.get('stride'), 1, 1);
+  s.view.from = int(q.get('from'), 0, 0);
+  const to = int(q.get('to'), 1, -1);
+  s.view.to = to === -1 ? null : to;
+  const pins = (q.get('pins') ?? '').split(',').filter((p) => /^\d+$/.test(p)).map(Number);
+  s.pins = [...new Set(pins)].slice(0, MAX_PINS);
+  const cell = /^(\d+)\.(\d+)\.(\d+)$/.exec(q.get('cell') ?? '');
+  if (cell) s.cell = { panel: Number(cell[1]), row: Number(cell[2]), pos: Number(cell[3]) };
+  return s;
+}
