@@ -65,7 +65,7 @@ function buildEvalGraph(model: LanguageModel, mg: ModelGraph, options: EvalOptio
         if (options.layerTransfer && lens.kind === 'tuned') {
           for (let i = 0; i < model.nLayers; i++) {
             const h = mg.forward.hiddenStates[j]!;
-            const other = op.logSoftmax(unembed(model.config, mg.weights, lens.transformHidden(mg, h, i)));
+            const other = op.logSoftmax(unembed(model.config, mg.weights, lens.transformHidden(h, i)));
             outputs[`transfer/ce/${i}/${j}`] = nextTokenCe(other, mg.ids);
             outputs[`transfer/kl/${i}/${j}`] = op.reduceMean(klOf(lps, other), [0, 1]);
           }

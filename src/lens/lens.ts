@@ -3,7 +3,7 @@
  * exactly once, then the output head). The logit lens transforms nothing; the tuned lens adds an affine
  * translator `h + h Wᵀ + b` per layer. Translator i applies to HF hidden_states[i], i = 0..L-1.
  */
-import type { Value } from '../graph/graph.js';
+import type { Graph, Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
 import type { HostTensor } from '../formats/weights.js';
 import type { HostArray } from '../graph/runtime.js';
@@ -21,8 +21,8 @@ export interface Translator {
 export interface Lens {
   readonly kind: 'logit' | 'tuned';
   readonly model: LanguageModel;
-  /** The translated hidden state for layer `layer` (declares the lens parameters it needs). */
-  transformHidden(mg: ModelGraph, h: Value, layer: number): Value;
+  /** The translated hidden state for layer `layer` (declares the lens parameters it needs in h's graph). */
+  transformHidden(h: Value, layer: number): Value;
   /** Feeds for the lens parameters declared by transformHidden. */
   feeds(): Record<string, Float32Array>;
 }
@@ -30,7 +30,7 @@ export interface Lens {
 export class LogitLens implements Lens {
   readonly kind = 'logit';
   constructor(readonly model: LanguageModel) {}
-  transformHidden(_mg: ModelGraph, h: Value): Value {
+  transformHidden(h: Value): Value {
     return h;
   }
   feeds(): Record<string, Float32Array> {
@@ -70,10 +70,10 @@ export class TunedLens implements Lens {
     return this.translators.every((t) => t.bias !== null);
   }
 
-  transformHidden(mg: ModelGraph, h: Value, layer: number): Value {
+  transformHidden(h: Value, layer: number): Value {
     const t = this.translators[layer]!;
-    const w = paramInput(mg, translatorWeightName(layer), t.weight.shape);
-    const b = t.bias ? paramInput(mg, translatorBiasName(layer), t.bias.shape) : null;
+    const w = paramInput(h.graph, translatorWeightName(layer), t.weight.shape);
+    const b = t.bias ? paramInput(h.graph, translatorBiasName(layer), t.bias.shape) : null;
     return op.add(h, op.linear(h, w, b));
   }
 
@@ -88,14 +88,14 @@ export class TunedLens implements Lens {
 }
 
 /** A graph input for a lens parameter, declared once per graph. */
-export function paramInput(mg: ModelGraph, name: string, shape: readonly number[]): Value {
-  return mg.g.inputs.get(name) ?? mg.g.input(name, 'float32', shape);
+export function paramInput(g: Graph, name: string, shape: readonly number[]): Value {
+  return g.inputs.get(name) ?? g.input(name, 'float32', shape);
 }
 
 /** Lens logits for layer `layer` of the model graph (0..L-1). */
 export function lensLogits(lens: Lens, mg: ModelGraph, layer: number): Value {
   const h = mg.forward.hiddenStates[layer]!;
-  return mg.g.scope(`lens.${layer}`, () => unembed(lens.model.config, mg.weights, lens.transformHidden(mg, h, layer)));
+  return mg.g.scope(`lens.${layer}`, () => unembed(lens.model.config, mg.weights, lens.transformHidden(h, layer)));
 }
 
 export interface LensLogProbs {

@@ -43,8 +43,8 @@ export function buildLensStepGraph(lens: TunedLens, mg: ModelGraph, options: Ste
   for (let i = 0; i < lens.translators.length; i++) {
     g.scope(`lens.${i}`, () => {
       const t = lens.translators[i]!;
-      const w = paramInput(mg, translatorWeightName(i), t.weight.shape);
-      const b = t.bias ? paramInput(mg, translatorBiasName(i), t.bias.shape) : null;
+      const w = paramInput(g, translatorWeightName(i), t.weight.shape);
+      const b = t.bias ? paramInput(g, translatorBiasName(i), t.bias.shape) : null;
       const h = forward.hiddenStates[i]!;
       const logq = op.logSoftmax(unembed(cfg, mg.weights, op.add(h, op.linear(h, w, b))));
       let loss: Value;

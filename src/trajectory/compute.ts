@@ -5,7 +5,9 @@
 import type { Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
 import type { HostArray } from '../graph/runtime.js';
-import { lensLogits, type Lens } from '../lens/lens.js';
+import type { Lens } from '../lens/lens.js';
+import { Graph } from '../graph/graph.js';
+import { unembed, WeightInputs } from '../models/transformer.js';
 import { batchShape, type Batch } from '../models/position-inputs.js';
 import { jsOf, klOf, rowStatistics, tvOf, type RowStatValues } from './row-statistics.js';
 
@@ -23,6 +25,10 @@ export interface TrajectoryOptions {
   maskInput?: boolean;
   /** A second lens on the same model: adds KL, JS and TV between the two, row by row. */
   compareWith?: Lens;
+  /** Called after each block of positions (long prompts are processed in blocks to bound memory). */
+  onProgress?: (done: number, total: number) => void;
+  /** Upper bound for the largest [rows, batch, positions, vocab] tensor of one block, in bytes (default 96 MB). */
+  blockBytes?: number;
 }
 
 /** Arrays are C-order [rows][batch][positions] (and [..][k] for top-k). */
@@ -61,16 +67,24 @@ function toInt64(rows: number[][]): BigInt64Array {
   return BigInt64Array.from(rows.flat(), (v) => BigInt(v < 0 ? 0 : v));
 }
 
-/** Stacks per-row [B, T(, K)] values into one [R, B, T(, K)] output. */
+/** Stacks [B, T, d] values into one [R, B, T, d]. */
 function stack(vs: Value[]): Value {
   return op.concat(vs.map((v) => op.reshape(v, [1, ...v.shape])), 0);
 }
 
+/** Positions per block so that one [rows, B, block, V] float tensor stays within `bytes`. */
+export function blockPositions(rows: number, B: number, V: number, T: number, bytes: number): number {
+  return Math.max(1, Math.min(T, Math.floor(bytes / (4 * rows * B * V))));
+}
+
 export async function computeTrajectory(lens: Lens, batch: Batch, options: TrajectoryOptions = {}): Promise<TrajectoryData> {
   const model = lens.model;
+  const cfg = model.config;
   const [B, T] = batchShape(batch);
-  const V = model.config.vocabSize;
+  const V = cfg.vocabSize;
   const L = model.nLayers;
+  const R = L + 1;
+  const d = cfg.dModel;
   const K = Math.min(options.topK ?? 10, V);
   const targets = options.targets ?? defaultTargets(batch.ids);
   const antiTargets = options.antiTargets ?? null;
@@ -79,74 +93,119 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
     if (arr.length !== B || arr.some((r) => r.length !== T)) throw new Error(`${name} must have the [${B}][${T}] shape of the input`);
     for (const row of arr) for (const v of row) if (v >= V || !Number.isInteger(v)) throw new Error(`${name} id ${v} is outside the vocabulary (0..${V - 1})`);
   }
-  if (options.compareWith && options.compareWith.model !== model) throw new Error('compareWith must be a lens on the same model');
+  const other = options.compareWith;
+  if (other && other.model !== model) throw new Error('compareWith must be a lens on the same model');
 
-  const mg = model.buildGraph(batch);
-  const g = mg.g;
-  const targetsIn = g.input('targets', 'int64', [B, T]);
-  const antiIn = antiTargets ? g.input('anti_targets', 'int64', [B, T]) : undefined;
-  const inputMask = options.maskInput ? g.input('input_token_mask', 'float32', [B, 1, V]) : null;
-  const outputLogp = op.logSoftmax(mg.forward.logits);
+  // 1. One forward pass for every hidden state the rows need ([B, T, d] each: small).
+  const mg = model.buildGraph(batch, { logits: false });
+  const fwdOut: Record<string, Value> = { h_out: mg.forward.finalNormInput };
+  for (let i = 0; i < L; i++) fwdOut[`h_${i}`] = mg.forward.hiddenStates[i]!;
+  const hidden = await model.run(mg, fwdOut);
+  const rowHidden = (r: number): Float32Array => hidden[r < L ? `h_${r}` : 'h_out']!.data as Float32Array;
 
-  const perRow: RowStatValues[] = [];
-  const cmp: { kl: Value[]; js: Value[]; tv: Value[] } = { kl: [], js: [], tv: [] };
-  const rowLogp = (l: typeof lens, i: number): Value => {
-    const logits = lensLogits(l, mg, i);
-    return op.logSoftmax(inputMask ? op.add(logits, inputMask) : logits);
+  // 2. The rows (every lens layer and the model output) over blocks of positions: each block stacks all
+  // rows into one [R, B, tb, d] tensor, so the unembedding is one large matmul, and only [R, B, tb]
+  // summaries and the top-k leave the graph. Memory stays bounded by the block, whatever T and V are.
+  const lensCount = other ? 2 : 1;
+  const tb = blockPositions(R * lensCount, B, V, T, options.blockBytes ?? 96e6);
+  const g = new Graph();
+  const weights = new WeightInputs(g, model.weights);
+  const hIn = Array.from({ length: R }, (_, r) => g.input(`h_${r}`, 'float32', [B, tb, d]));
+  const targetsIn = op.expand(g.input('targets', 'int64', [B, tb]), [R, B, tb]);
+  const antiIn = antiTargets ? op.expand(g.input('anti_targets', 'int64', [B, tb]), [R, B, tb]) : undefined;
+  const maskIn = options.maskInput ? g.input('input_token_mask', 'float32', [R, B, 1, V]) : null;
+  const rowLogp = (l: Lens): Value => {
+    const rows = hIn.map((h, r) => (r < L ? g.scope(`lens.${r}`, () => l.transformHidden(h, r)) : h));
+    const logits = unembed(cfg, weights, stack(rows));
+    return op.logSoftmax(maskIn ? op.add(logits, maskIn) : logits);
   };
-  for (let r = 0; r <= L; r++) {
-    g.scope(`row.${r}`, () => {
-      const logp = r < L ? rowLogp(lens, r) : outputLogp;
-      perRow.push(rowStatistics({ logp, outputLogp, targets: targetsIn, antiTargets: antiIn, topK: K }));
-      if (options.compareWith) {
-        const other = r < L ? rowLogp(options.compareWith, r) : outputLogp;
-        cmp.kl.push(klOf(logp, other));
-        cmp.js.push(jsOf(logp, other));
-        cmp.tv.push(tvOf(logp, other));
-      }
-    });
-  }
+  const logp = rowLogp(lens);
+  const outputLogp = op.slice(logp, 0, L, R);
+  const st = rowStatistics({ logp, outputLogp, targets: targetsIn, antiTargets: antiIn, topK: K });
   const outputs: Record<string, Value> = {
-    entropy: stack(perRow.map((s) => s.entropy)),
-    max_prob: stack(perRow.map((s) => s.maxProb)),
-    forward_kl: stack(perRow.map((s) => s.forwardKl!)),
-    target_logp: stack(perRow.map((s) => s.targetLogp!)),
-    rank: stack(perRow.map((s) => s.rank!)),
-    top_probs: stack(perRow.map((s) => s.topProbs!)),
-    top_ids: stack(perRow.map((s) => s.topIds!)),
+    entropy: st.entropy, max_prob: st.maxProb, forward_kl: st.forwardKl!, target_logp: st.targetLogp!, rank: st.rank!, top_probs: st.topProbs!, top_ids: st.topIds!,
   };
-  if (antiIn) outputs.anti_logp = stack(perRow.map((s) => s.antiTargetLogp!));
-  if (options.compareWith) {
-    outputs.cmp_kl = stack(cmp.kl);
-    outputs.cmp_js = stack(cmp.js);
-    outputs.cmp_tv = stack(cmp.tv);
+  if (antiIn) outputs.anti_logp = st.antiTargetLogp!;
+  if (other) {
+    const otherLogp = rowLogp(other);
+    outputs.cmp_kl = klOf(logp, otherLogp);
+    outputs.cmp_js = jsOf(logp, otherLogp);
+    outputs.cmp_tv = tvOf(logp, otherLogp);
+  }
+  const compiled = await model.runtime.compile(outputs);
+  const staticFeeds: Record<string, HostArray['data']> = { ...weights.feeds(), ...lens.feeds(), ...(other?.feeds() ?? {}) };
+  if (maskIn) {
+    // Forbid input tokens in the lens rows only; the model's own output row is left as it is.
+    const m = new Float32Array(R * B * V);
+    for (let r = 0; r < L; r++) batch.ids.forEach((row, b) => row.forEach((id) => (m[(r * B + b) * V + id] = FORBIDDEN)));
+    staticFeeds.input_token_mask = m;
   }
 
-  const feeds: Record<string, HostArray['data']> = { ...lens.feeds(), ...(options.compareWith?.feeds() ?? {}), targets: toInt64(targets) };
-  if (antiTargets) feeds.anti_targets = toInt64(antiTargets);
-  if (inputMask) {
-    const m = new Float32Array(B * V);
-    batch.ids.forEach((row, b) => row.forEach((id) => (m[b * V + id] = FORBIDDEN)));
-    feeds.input_token_mask = m;
+  const cell = R * B * T;
+  const res = {
+    entropy: new Float32Array(cell), maxProb: new Float32Array(cell), forwardKl: new Float32Array(cell), targetLogp: new Float32Array(cell), rank: new Float32Array(cell),
+    anti: antiTargets ? new Float32Array(cell) : null, topProbs: new Float32Array(cell * K), topIds: new Int32Array(cell * K),
+    kl: other ? new Float32Array(cell) : null, js: other ? new Float32Array(cell) : null, tv: other ? new Float32Array(cell) : null,
+  };
+  const blocks = Math.ceil(T / tb);
+  for (let blk = 0; blk < blocks; blk++) {
+    const t0 = blk * tb;
+    const n = Math.min(tb, T - t0);
+    const feeds: Record<string, HostArray['data']> = { ...staticFeeds };
+    for (let r = 0; r < R; r++) {
+      // [B, T, d] → zero-padded [B, tb, d] slice for this block.
+      const src = rowHidden(r);
+      const dst = new Float32Array(B * tb * d);
+      for (let b = 0; b < B; b++) dst.set(src.subarray((b * T + t0) * d, (b * T + t0 + n) * d), b * tb * d);
+      feeds[`h_${r}`] = dst;
+    }
+    const idsBlock = (rows: number[][]): BigInt64Array => {
+      const out = new BigInt64Array(B * tb);
+      for (let b = 0; b < B; b++) for (let j = 0; j < n; j++) out[b * tb + j] = BigInt(Math.max(0, rows[b]![t0 + j]!));
+      return out;
+    };
+    feeds.targets = idsBlock(targets);
+    if (antiTargets) feeds.anti_targets = idsBlock(antiTargets);
+    const out = await compiled.run(Object.fromEntries([...compiled.inputs.keys()].map((k) => [k, feeds[k]!])));
+    // Scatter [R, B, tb(, K)] block results into [R, B, T(, K)].
+    const put = (dst: Float32Array | Int32Array, src: ArrayLike<number | bigint>, width: number): void => {
+      for (let r = 0; r < R; r++) {
+        for (let b = 0; b < B; b++) {
+          for (let j = 0; j < n; j++) {
+            const from = ((r * B + b) * tb + j) * width;
+            const to = ((r * B + b) * T + t0 + j) * width;
+            for (let k = 0; k < width; k++) dst[to + k] = Number(src[from + k]!);
+          }
+        }
+      }
+    };
+    put(res.entropy, out.entropy!.data as Float32Array, 1);
+    put(res.maxProb, out.max_prob!.data as Float32Array, 1);
+    put(res.forwardKl, out.forward_kl!.data as Float32Array, 1);
+    put(res.targetLogp, out.target_logp!.data as Float32Array, 1);
+    put(res.rank, out.rank!.data as Float32Array, 1);
+    put(res.topProbs, out.top_probs!.data as Float32Array, K);
+    put(res.topIds, out.top_ids!.data as BigInt64Array, K);
+    if (res.anti) put(res.anti, out.anti_logp!.data as Float32Array, 1);
+    if (other) {
+      put(res.kl!, out.cmp_kl!.data as Float32Array, 1);
+      put(res.js!, out.cmp_js!.data as Float32Array, 1);
+      put(res.tv!, out.cmp_tv!.data as Float32Array, 1);
+    }
+    options.onProgress?.(blk + 1, blocks);
   }
-  const res = await model.run(mg, outputs, feeds);
-  const f32 = (name: string): Float32Array => res[name]!.data as Float32Array;
 
   // Blank the cells whose position has no target.
-  const R = L + 1;
-  const targetLogp = f32('target_logp');
-  const crossEntropy = new Float32Array(R * B * T);
-  const rank = f32('rank');
-  const anti = antiIn ? f32('anti_logp') : null;
-  const logProbDiff = anti ? new Float32Array(R * B * T) : null;
+  const crossEntropy = new Float32Array(cell);
+  const logProbDiff = res.anti ? new Float32Array(cell) : null;
   for (let r = 0; r < R; r++) {
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const i = (r * B + b) * T + t;
         const hasT = targets[b]![t]! >= 0;
-        crossEntropy[i] = hasT ? -targetLogp[i]! : NaN;
-        if (!hasT) rank[i] = NaN;
-        if (logProbDiff) logProbDiff[i] = hasT && antiTargets![b]![t]! >= 0 ? targetLogp[i]! - anti![i]! : NaN;
+        crossEntropy[i] = hasT ? -res.targetLogp[i]! : NaN;
+        if (!hasT) res.rank[i] = NaN;
+        if (logProbDiff) logProbDiff[i] = hasT && antiTargets![b]![t]! >= 0 ? res.targetLogp[i]! - res.anti![i]! : NaN;
       }
     }
   }
@@ -160,14 +219,14 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
     batch: B,
     positions: T,
     topK: K,
-    entropy: f32('entropy'),
-    maxProb: f32('max_prob'),
-    forwardKl: f32('forward_kl'),
+    entropy: res.entropy,
+    maxProb: res.maxProb,
+    forwardKl: res.forwardKl,
     crossEntropy,
-    rank,
+    rank: res.rank,
     logProbDiff,
-    topIds: Int32Array.from(res.top_ids!.data as BigInt64Array, (v) => Number(v)),
-    topProbs: f32('top_probs'),
-    comparison: options.compareWith ? { kl: f32('cmp_kl'), js: f32('cmp_js'), tv: f32('cmp_tv') } : null,
+    topIds: res.topIds,
+    topProbs: res.topProbs,
+    comparison: other ? { kl: res.kl!, js: res.js!, tv: res.tv! } : null,
   };
 }

@@ -40,8 +40,12 @@ export function klOf(logp: Value, logq: Value): Value {
 
 /** Jensen–Shannon divergence ½KL(p‖m) + ½KL(q‖m), m = (p + q)/2 (the true JSD, unlike the reference's). */
 export function jsOf(logp: Value, logq: Value): Value {
-  const logm = op.log(op.mul(op.add(op.exp(logp), op.exp(logq)), 0.5));
-  return op.mul(op.add(klOf(logp, logm), klOf(logq, logm)), 0.5);
+  const p = op.exp(logp);
+  const q = op.exp(logq);
+  const logm = op.log(op.mul(op.add(p, q), 0.5));
+  // Tokens with p = 0 (e.g. forbidden by mask_input) contribute 0, not 0·(−∞) = NaN.
+  const term = (x: Value, logx: Value): Value => op.where(op.greater(x, 0), op.mul(x, op.sub(logx, logm)), 0);
+  return op.mul(op.reduceSum(op.add(term(p, logp), term(q, logq)), [-1]), 0.5);
 }
 
 /** Total variation distance ½ Σ |p − q| (the true TV, unlike the reference's max-abs). */

@@ -38,7 +38,7 @@ test('the transformed hidden states h + hWᵀ + b match the reference', async ()
   const lens = await loadTunedLens(model, goldenPath('reference-lens', 'lens'));
   const out = readGolden<LensOutputs>('reference-lens', 'lens_outputs.json').outputs[0]!;
   const mg = model.buildGraph({ ids: [out.input_ids] });
-  const outputs = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`t${i}`, lens.transformHidden(mg, mg.forward.hiddenStates[i]!, i)]));
+  const outputs = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`t${i}`, lens.transformHidden(mg.forward.hiddenStates[i]!, i)]));
   const r = await model.run(mg, outputs, lens.feeds());
   const expected = out.tuned_transformed_hidden as unknown[];
   for (let i = 0; i < 5; i++) assert.ok(maxAbsDiff(r[`t${i}`]!.data as Float32Array, flat(expected[i])) < 1e-5, `layer ${i}`);
