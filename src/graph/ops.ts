@@ -165,7 +165,10 @@ export function gemm(a: Value, b: Value, c: Value | null, opts: { transA?: boole
 
 /**
  * PyTorch `nn.Linear` on the last axis: `x @ Wᵀ + b` with W `[out, in]`, for x of any rank.
- * Flattens to 2-D so it lowers to one Gemm (no transpose copy of W).
+ * 2-D inputs lower to one Gemm with transB. Higher ranks use MatMul on a transposed W, which
+ * onnxruntime fuses into one FusedMatMul(transB) kernel: no copy of W, and the result is written in
+ * its final [..., out] shape (a Gemm would need reshapes around it, and a graph output produced by a
+ * Reshape is copied once more).
  */
 export function linear(x: Value, weight: Value, bias: Value | null = null): Value {
   const g = x.graph;
@@ -173,11 +176,9 @@ export function linear(x: Value, weight: Value, bias: Value | null = null): Valu
   const [out, inp] = weight.shape as [number, number];
   if (x.shape[x.rank - 1] !== inp) g.fail('linear', `input ${x.describe()} does not end in ${inp} (weight ${weight.describe()})`);
   if (bias && !sameShape(bias.shape, [out])) g.fail('linear', `bias ${bias.describe()} should be [${out}]`);
-  const lead = x.shape.slice(0, -1);
-  const rows = lead.reduce((a, b) => a * b, 1);
-  const x2 = x.rank === 2 ? x : reshape(x, [rows, inp]);
-  const y = gemm(x2, weight, bias, { transB: true });
-  return x.rank === 2 ? y : reshape(y, [...lead, out]);
+  if (x.rank === 2) return gemm(x, weight, bias, { transB: true });
+  const y = matmul(x, transpose(weight, [1, 0]));
+  return bias ? add(y, bias) : y;
 }
 
 // ---------------------------------------------------------------- indexing and layout
