@@ -118,7 +118,7 @@ export class LanguageModel {
   async compileForShape(
     shape: Batch,
     build: (mg: ModelGraph) => Record<string, Value>,
-    options: { fusedAttention?: boolean } = {},
+    options: { fusedAttention?: boolean; logits?: boolean } = {},
   ): Promise<(batch: Batch, extraFeeds?: Record<string, HostArray['data']>) => Promise<Record<string, HostArray>>> {
     const mg = this.buildGraph(shape, options);
     const outputs = build(mg);

@@ -4,11 +4,12 @@
  * and NaN/Inf detection that stops before anything broken is written.
  */
 import type { FileSystem } from '../io/file-system.js';
-import type { HostArray } from '../graph/runtime.js';
+import type { CompiledGraph, HostArray } from '../graph/runtime.js';
 import { openSafetensors, serializeSafetensors } from '../formats/safetensors.js';
 import type { HostTensor } from '../formats/weights.js';
 import { translatorBiasName, translatorWeightName, type TunedLens } from '../lens/lens.js';
-import { buildLensStepGraph, type LensLoss } from './lens-step-graph.js';
+import { buildLensBlockGraph, FINAL_HIDDEN, LOSSES, NEXT_IDS, POSITION_WEIGHTS, trainingBlockPositions, type LensBlockGraph, type LensLoss } from './lens-step-graph.js';
+import type { Value } from '../graph/graph.js';
 import { baseLearningRate, clipGradNorm, linearScheduleFactor, Optimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 
 export interface TrainConfig {
@@ -22,6 +23,8 @@ export interface TrainConfig {
   loss: LensLoss;
   biasOnly: boolean;
   maxGradNorm: number;
+  /** Upper bound in bytes for one [layers, batch, positions, vocab] tensor of the lens graph (default 96 MB). */
+  blockBytes?: number;
   /** Write a resumable snapshot every N steps (0 = never). */
   checkpointEvery: number;
   checkpointDir: string | null;
@@ -65,7 +68,7 @@ const SNAPSHOT = 'snapshot.safetensors';
 
 /** A fingerprint of everything that must match for a snapshot to be resumed. */
 function fingerprint(cfg: TrainConfig, dataFingerprint: string): string {
-  const { checkpointEvery: _e, checkpointDir: _d, microBatchSize: _m, ...rest } = cfg;
+  const { checkpointEvery: _e, checkpointDir: _d, microBatchSize: _m, blockBytes: _b, ...rest } = cfg;
   return JSON.stringify({ ...rest, data: dataFingerprint });
 }
 
@@ -133,16 +136,32 @@ export async function trainLens(
   const baseLr = baseLearningRate(cfg.optimizer);
   const micro = Math.max(1, Math.min(cfg.microBatchSize, S));
   const t0 = Date.now();
-  // One compiled graph per micro-batch size: built once, then fed new ids every run.
-  let stepNames: ReturnType<typeof buildLensStepGraph> | null = null;
-  const runners = new Map<number, (batch: { ids: number[][] }, feeds: Record<string, Float32Array>) => Promise<Record<string, HostArray>>>();
-  const runnerFor = async (m: number) => {
+  // Compiled once per micro-batch size: the model forward, and the lens graph over position blocks.
+  const L = lens.translators.length;
+  const T = cfg.seqLen;
+  const d = model.config.dModel;
+  const positionsCounted = cfg.loss === 'kl' ? T : T - 1;
+  if (positionsCounted < 1) throw new Error('--loss ce needs sequences of at least 2 tokens');
+  interface Runners {
+    forward: (batch: { ids: number[][] }) => Promise<Record<string, HostArray>>;
+    block: CompiledGraph;
+    blockGraph: LensBlockGraph;
+    tb: number;
+    staticFeeds: Record<string, HostArray['data']>;
+  }
+  const runners = new Map<number, Runners>();
+  const runnersFor = async (m: number): Promise<Runners> => {
     let r = runners.get(m);
     if (!r) {
-      r = await model.compileForShape({ ids: chunks.slice(0, m) as number[][] }, (mg) => {
-        stepNames = buildLensStepGraph(lens, mg, { loss: cfg.loss, biasOnly: cfg.biasOnly });
-        return stepNames.outputs;
-      });
+      const forward = await model.compileForShape({ ids: chunks.slice(0, m) as number[][] }, (mg) => {
+        const outs: Record<string, Value> = { [FINAL_HIDDEN]: mg.forward.finalNormInput };
+        for (let i = 0; i < L; i++) outs[`h_${i}`] = mg.forward.hiddenStates[i]!;
+        return outs;
+      }, { logits: false });
+      const tb = trainingBlockPositions(L, m, model.config.vocabSize, T, cfg.blockBytes);
+      const blockGraph = buildLensBlockGraph(lens, m, tb, { loss: cfg.loss, biasOnly: cfg.biasOnly });
+      const block = await model.runtime.compile(blockGraph.outputs);
+      r = { forward, block, blockGraph, tb, staticFeeds: blockGraph.weights.feeds() };
       runners.set(m, r);
     }
     return r;
@@ -154,19 +173,43 @@ export async function trainLens(
     for (let s = 0; s < S; s += micro) {
       const m = Math.min(micro, S - s);
       const ids = chunks.slice(step * S + s, step * S + s + m) as number[][];
-      const r = await (await runnerFor(m))({ ids }, lens.feeds());
-      const sg = stepNames!;
-      const weight = m / S;
-      lens.translators.forEach((t, i) => {
-        losses[i]! += weight * (r[sg.lossName(i)]!.data as Float32Array)[0]!;
-      });
-      params.forEach((p, k) => {
-        const layer = Number(p.name.split('.')[1]);
-        const key = p.name.endsWith('weight') ? sg.gradWeightName(layer) : sg.gradBiasName(layer);
-        const gsrc = r[key]!.data as Float32Array;
-        const gdst = grads[k]!;
-        for (let j = 0; j < gdst.length; j++) gdst[j] = Math.fround(gdst[j]! + Math.fround(gsrc[j]! * weight));
-      });
+      const run = await runnersFor(m);
+      const hidden = await run.forward({ ids });
+      const { tb, blockGraph: bg } = run;
+      const lensFeeds = lens.feeds();
+      for (let t0 = 0; t0 < T; t0 += tb) {
+        const n = Math.min(tb, T - t0);
+        const feeds: Record<string, HostArray['data']> = { ...run.staticFeeds, ...lensFeeds };
+        const sliceHidden = (src: Float32Array): Float32Array => {
+          const dst = new Float32Array(m * tb * d);
+          for (let b = 0; b < m; b++) dst.set(src.subarray((b * T + t0) * d, (b * T + t0 + n) * d), b * tb * d);
+          return dst;
+        };
+        for (let i = 0; i < L; i++) feeds[bg.hiddenName(i)] = sliceHidden(hidden[`h_${i}`]!.data as Float32Array);
+        if (cfg.loss === 'kl') feeds[FINAL_HIDDEN] = sliceHidden(hidden[FINAL_HIDDEN]!.data as Float32Array);
+        // Each counted position weighs 1/(S · positions): the block sums are the step's mean loss.
+        const weights = new Float32Array(m * tb);
+        const next = new BigInt64Array(m * tb);
+        for (let b = 0; b < m; b++) {
+          for (let j = 0; j < n; j++) {
+            const t = t0 + j;
+            if (t < positionsCounted) weights[b * tb + j] = 1 / (S * positionsCounted);
+            if (t + 1 < T) next[b * tb + j] = BigInt(ids[b]![t + 1]!);
+          }
+        }
+        feeds[POSITION_WEIGHTS] = weights;
+        if (cfg.loss === 'ce') feeds[NEXT_IDS] = next;
+        const r = await run.block.run(Object.fromEntries([...run.block.inputs.keys()].map((k) => [k, feeds[k]!])));
+        const blockLosses = r[LOSSES]!.data as Float32Array;
+        for (let i = 0; i < L; i++) losses[i]! += blockLosses[i]!;
+        params.forEach((p, k) => {
+          const layer = Number(p.name.split('.')[1]);
+          const key = p.name.endsWith('weight') ? bg.gradWeightName(layer) : bg.gradBiasName(layer);
+          const gsrc = r[key]!.data as Float32Array;
+          const gdst = grads[k]!;
+          for (let j = 0; j < gdst.length; j++) gdst[j] = Math.fround(gdst[j]! + gsrc[j]!);
+        });
+      }
     }
     const gradNorm = clipGradNorm(grads, cfg.maxGradNorm);
     if (!Number.isFinite(gradNorm) || losses.some((l) => !Number.isFinite(l))) {

@@ -75,3 +75,21 @@ test('training replay matches the reference translators after steps 1, 2, 10, 10
   });
   assert.ok(worstLoss < 1e-4, `worst relative per-step loss difference ${worstLoss}`);
 });
+
+test('training in position blocks (bounded memory) gives the same lens as one block, for KL and CE losses', async () => {
+  const model = await loadModel('stories260K');
+  const data = readGolden<{ train_chunks_in_order: number[][] }>('reference-lens', 'data_chunks.json');
+  for (const loss of ['kl', 'ce'] as const) {
+    const whole = TunedLens.identity(model);
+    const split = TunedLens.identity(model);
+    const cfg = { ...REFERENCE_RECIPE, numSteps: 3, loss };
+    await trainLens(whole, data.train_chunks_in_order, cfg);
+    // 5 layers × 3 sequences × 512 vocab × 4 bytes × 50 positions per block → 6 blocks of a 256-token sequence.
+    await trainLens(split, data.train_chunks_in_order, { ...cfg, blockBytes: 5 * 3 * 512 * 4 * 50 });
+    whole.translators.forEach((t, i) => {
+      const dw = maxAbsDiff(split.translators[i]!.weight.data, t.weight.data);
+      assert.ok(dw < 1e-6, `${loss}: translator ${i} weight differs by ${dw}`);
+      assert.ok(t.weight.data.some((x) => x !== 0), `${loss}: translator ${i} was trained`);
+    });
+  }
+});
