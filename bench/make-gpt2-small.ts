@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeFileSystem } from '../src/io/node-file-system.js';
+import { nodeFileSystem } from '../src/node/file-system.js';
 import { writeSafetensors } from '../src/formats/safetensors.js';
 import type { HostTensor } from '../src/formats/weights.js';
 

@@ -1,7 +1,7 @@
 /** The ceiling: a plain fp32 matmul through the same runtime (best of a few shapes). */
 import { Graph } from '../../src/graph/graph.js';
 import * as op from '../../src/graph/ops.js';
-import { createRuntime } from '../../src/graph/node-runtime.js';
+import { createRuntime } from '../../src/node/runtime.js';
 import { timeIt, type CaseResult } from './common.js';
 
 export async function matmulCeiling(): Promise<CaseResult> {

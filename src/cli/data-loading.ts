@@ -1,5 +1,5 @@
 /** Reading --data for train and eval: text, JSON Lines or pre-tokenized JSON Lines, chunked like the reference. */
-import { nodeFileSystem } from '../io/node-file-system.js';
+import { nodeFileSystem } from '../node/file-system.js';
 import { readDataset, type DatasetFormat } from '../data/documents.js';
 import { prepareChunks, type ChunkedData } from '../data/chunking.js';
 import type { LanguageModel } from '../models/language-model.js';

@@ -1,5 +1,5 @@
 /** Node entry: resolve a lens spec (folder or pretrained id) and build a TunedLens for a model. */
-import { nodeFileSystem } from '../io/node-file-system.js';
+import { nodeFileSystem } from './file-system.js';
 import { resolveLens, type ResolveLensOptions } from '../hub/lens-source.js';
 import { readLensFolder } from '../lens/lens-files.js';
 import { TunedLens } from '../lens/lens.js';

@@ -1,6 +1,6 @@
 /** Node entry: resolve a model spec (folder, llama2.c file, `stories260K`, Hub id) and load it. */
-import { nodeFileSystem } from '../io/node-file-system.js';
-import { defaultRuntime } from '../graph/node-runtime.js';
+import { nodeFileSystem } from './file-system.js';
+import { defaultRuntime } from './runtime.js';
 import type { Runtime } from '../graph/runtime.js';
 import { resolveModel, type ResolveModelOptions } from '../hub/model-source.js';
 import type { LanguageModel } from '../models/language-model.js';

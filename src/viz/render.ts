@@ -9,7 +9,7 @@ import * as nodePath from 'node:path';
 import * as echarts from 'echarts';
 import { Resvg } from '@resvg/resvg-js';
 import type { FileSystem } from '../io/file-system.js';
-import { nodeFileSystem } from '../io/node-file-system.js';
+import { nodeFileSystem } from '../node/file-system.js';
 import { buildHeatmapOption, type HeatmapChartOptions, type HeatmapFigure } from './heatmap-chart.js';
 import type { HeatmapData } from './heatmap-data.js';
 

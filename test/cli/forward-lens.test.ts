@@ -64,7 +64,7 @@ test('lens --lens shows the tuned lens (top-1 as the reference computed it); --c
   const r = await runCli(['lens', golden.prompt, '--lens', lensDir, '--width', '400']);
   assert.equal(r.code, 0, r.stderr);
   const { loadLlama2cTokenizer } = await import('../../src/tokenizers/llama2c-tokenizer.js');
-  const { nodeFileSystem } = await import('../../src/io/node-file-system.js');
+  const { nodeFileSystem } = await import('../../src/node/file-system.js');
   const { vocabularyPieces } = await import('../../src/trajectory/token-display.js');
   const { TokenFormatter } = await import('../../src/trajectory/token-formatter.js');
   const tok = await loadLlama2cTokenizer(nodeFileSystem, `${sharedDir()}/models/stories260K/tok512.bin`, 512);

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeFileSystem } from '../../src/io/node-file-system.js';
+import { nodeFileSystem } from '../../src/node/file-system.js';
 import { readLensFolder } from '../../src/lens/lens-files.js';
 import { runCli } from '../helpers/cli.js';
 import { readGolden } from '../helpers/golden.js';

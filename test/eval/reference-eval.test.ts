@@ -1,7 +1,7 @@
 /** Evaluating the reference lens on the golden eval chunks reproduces the reference's eval numbers. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeFileSystem } from '../../src/io/node-file-system.js';
+import { nodeFileSystem } from '../../src/node/file-system.js';
 import { readLensFolder } from '../../src/lens/lens-files.js';
 import { LogitLens, TunedLens } from '../../src/lens/lens.js';
 import { loadModel } from '../../src/node/load-model.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeFileSystem as fs } from '../../src/io/node-file-system.js';
+import { nodeFileSystem as fs } from '../../src/node/file-system.js';
 import { sharedDir } from '../../src/shared-data.js';
 import { readHfConfig } from '../../src/formats/hf-config.js';
 

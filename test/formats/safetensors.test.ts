@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeFileSystem, nodeFileSystem } from '../../src/io/node-file-system.js';
+import { NodeFileSystem, nodeFileSystem } from '../../src/node/file-system.js';
 import type { RandomAccessFile } from '../../src/io/file-system.js';
 import { sharedDir } from '../../src/shared-data.js';
 import {

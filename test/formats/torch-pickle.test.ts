@@ -15,7 +15,7 @@ import {
 } from '../../src/formats/torch-pickle.js';
 import type { HostTensor } from '../../src/formats/weights.js';
 import { ZipReader, ZipWriter, bytesAsRandomAccessFile, crc32 } from '../../src/formats/zip.js';
-import { NodeFileSystem } from '../../src/io/node-file-system.js';
+import { NodeFileSystem } from '../../src/node/file-system.js';
 import { sharedDir } from '../../src/shared-data.js';
 
 const fs = new NodeFileSystem();

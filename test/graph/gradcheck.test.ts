@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Graph, type Value } from '../../src/graph/graph.js';
 import * as op from '../../src/graph/ops.js';
 import { gradients } from '../../src/graph/autodiff.js';
-import { createRuntime } from '../../src/graph/node-runtime.js';
+import { createRuntime } from '../../src/node/runtime.js';
 
 const rt = createRuntime({ intraOpNumThreads: 1 });
 

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { openSafetensors, serializeSafetensors } from '../../src/formats/safetensors.js';
 import { readTorchStateDict, serializeTorchStateDict } from '../../src/formats/torch-pickle.js';
 import type { HostTensor } from '../../src/formats/weights.js';
-import { NodeFileSystem } from '../../src/io/node-file-system.js';
+import { NodeFileSystem } from '../../src/node/file-system.js';
 import {
   parseLensConfig,
   readLensFolder,

@@ -1,8 +1,8 @@
 /** Batches with padding give, at every real token, the same results as each sequence alone. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeFileSystem } from '../../src/io/node-file-system.js';
-import { createRuntime } from '../../src/graph/node-runtime.js';
+import { nodeFileSystem } from '../../src/node/file-system.js';
+import { createRuntime } from '../../src/node/runtime.js';
 import { loadModelFrom } from '../../src/models/load-model.js';
 import type { LanguageModel } from '../../src/models/language-model.js';
 import { goldenPath } from '../helpers/golden.js';

@@ -1,8 +1,8 @@
 /** Every tiny random HF checkpoint reproduces the golden hidden states and logits of HF transformers. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeFileSystem } from '../../src/io/node-file-system.js';
-import { createRuntime } from '../../src/graph/node-runtime.js';
+import { nodeFileSystem } from '../../src/node/file-system.js';
+import { createRuntime } from '../../src/node/runtime.js';
 import { loadModelFrom } from '../../src/models/load-model.js';
 import { flat, goldenPath, maxAbsDiff, readGolden } from '../helpers/golden.js';
 

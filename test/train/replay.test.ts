@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeFileSystem } from '../../src/io/node-file-system.js';
+import { nodeFileSystem } from '../../src/node/file-system.js';
 import { openSafetensors } from '../../src/formats/safetensors.js';
 import { TunedLens } from '../../src/lens/lens.js';
 import { loadModel } from '../../src/node/load-model.js';

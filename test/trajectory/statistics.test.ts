@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, type Value } from '../../src/graph/graph.js';
-import { createRuntime } from '../../src/graph/node-runtime.js';
+import { createRuntime } from '../../src/node/runtime.js';
 import { jsOf, klOf, rowStatistics, tvOf } from '../../src/trajectory/row-statistics.js';
 import type { TrajectoryData } from '../../src/trajectory/compute.js';
 import { PredictionTrajectory, strideKeepLast } from '../../src/trajectory/prediction-trajectory.js';

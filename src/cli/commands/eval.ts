@@ -1,7 +1,7 @@
 /** `tuned-lens eval`: per-layer CE, entropy and KL of the logit lens and a tuned lens, in the reference layout. */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { nodeFileSystem } from '../../io/node-file-system.js';
+import { nodeFileSystem } from '../../node/file-system.js';
 import { evaluateLenses, mapLayout, type MetricsLayout, type NamedLens } from '../../eval/evaluate.js';
 import { LogitLens } from '../../lens/lens.js';
 import { CliError, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';

@@ -2,7 +2,7 @@
 import { appendFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { nodeFileSystem } from '../../io/node-file-system.js';
+import { nodeFileSystem } from '../../node/file-system.js';
 import { chunkOrder } from '../../data/batches.js';
 import { writeLensFolder } from '../../lens/lens-files.js';
 import { TunedLens } from '../../lens/lens.js';

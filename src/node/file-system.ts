@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
-import type { FileSystem, RandomAccessFile } from './file-system.js';
+import type { FileSystem, RandomAccessFile } from '../io/file-system.js';
 
 class NodeRandomAccessFile implements RandomAccessFile {
   constructor(

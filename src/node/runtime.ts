@@ -1,6 +1,6 @@
 /** The Node entry to the runtime: onnxruntime-node with the CPU provider unless told otherwise. */
 import * as ort from 'onnxruntime-node';
-import { Runtime, type OrtModule, type RuntimeOptions } from './runtime.js';
+import { Runtime, type OrtModule, type RuntimeOptions } from '../graph/runtime.js';
 
 let shared: Runtime | null = null;
 
