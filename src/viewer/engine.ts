@@ -313,6 +313,12 @@ export class ViewerEngine {
     this.progress.task = task;
   }
 
+  /** For computeTrajectory: long prompts run in blocks of positions; show how far the current step is. */
+  private readonly blockProgress = (done: number, total: number): void => {
+    if (total < 2) return;
+    this.progress.task = `${this.progress.task.replace(/ \(\d+\/\d+ position blocks\)$/, '')} (${done}/${total} position blocks)`;
+  };
+
   /** Steps still to come in a job, for an honest "3/4" (loads that are cached are not steps). */
   private loadSteps(req: TrajectoryRequest): number {
     let n = this.loadedModels.has(req.model) ? 0 : 1;
@@ -356,24 +362,24 @@ export class ViewerEngine {
         const lens: Lens = tuned ?? logit;
         const name = lens.kind === 'tuned' ? 'tuned lens' : 'logit lens';
         this.stepTo(`Computing the ${name} on prompt A`);
-        grids.push(toGrid(await computeTrajectory(lens, { ids: [idsA!] }, { topK }), 0, 'prompt A'));
+        grids.push(toGrid(await computeTrajectory(lens, { ids: [idsA!] }, { onProgress: this.blockProgress, topK }), 0, 'prompt A'));
         this.stepTo(`Computing the ${name} on prompt B`);
-        grids.push(toGrid(await computeTrajectory(lens, { ids: [idsB!] }, { topK }), 1, 'prompt B'));
+        grids.push(toGrid(await computeTrajectory(lens, { ids: [idsB!] }, { onProgress: this.blockProgress, topK }), 1, 'prompt B'));
         this.stepTo('Comparing prompt A with prompt B');
         distance = await promptDistances(lens, idsA!, idsB!);
       } else if (tuned && (req.lens === 'compare' || req.lens === 'diff')) {
         this.stepTo('Computing the logit lens');
-        grids.push(toGrid(await computeTrajectory(logit, { ids: [idsA!] }, { topK }), 0, 'logit lens'));
+        grids.push(toGrid(await computeTrajectory(logit, { ids: [idsA!] }, { onProgress: this.blockProgress, topK }), 0, 'logit lens'));
         this.stepTo('Computing the tuned lens and its distance to the logit lens');
         // compareWith computes KL/JS/TV(tuned ‖ logit) in the same graph run as the tuned statistics.
-        const data = await computeTrajectory(tuned, { ids: [idsA!] }, { topK, compareWith: logit });
+        const data = await computeTrajectory(tuned, { ids: [idsA!] }, { onProgress: this.blockProgress, topK, compareWith: logit });
         grids.push(toGrid(data, 0, 'tuned lens'));
         const c = data.comparison!;
         distance = { self: 1, other: 0, kind: 'lens', rows: data.rows, positions: data.positions, kl: compact(c.kl), js: compact(c.js), tv: compact(c.tv) };
       } else {
         const lens: Lens = tuned ?? logit;
         this.stepTo(`Computing the ${lens.kind} lens`);
-        grids.push(toGrid(await computeTrajectory(lens, { ids: [idsA!] }, { topK }), 0, `${lens.kind} lens`));
+        grids.push(toGrid(await computeTrajectory(lens, { ids: [idsA!] }, { onProgress: this.blockProgress, topK }), 0, `${lens.kind} lens`));
       }
 
       const pieces: Record<string, string> = {};
@@ -435,7 +441,7 @@ export class ViewerEngine {
       const series: PinResponse['series'] = [];
       for (const [lens, ids, label] of jobs) {
         this.stepTo(`Tracking ${JSON.stringify(piece)} through the ${label}`);
-        const data = await computeTrajectory(lens, { ids: [ids] }, { topK: 1, targets: [ids.map(() => req.tokenId)] });
+        const data = await computeTrajectory(lens, { ids: [ids] }, { onProgress: this.blockProgress, topK: 1, targets: [ids.map(() => req.tokenId)] });
         series.push({
           label,
           rows: data.rows,
