@@ -79,3 +79,33 @@ export function optionalId(hf: Record<string, unknown>, key: string): number | n
   if (Array.isArray(v) && typeof v[0] === 'number') return v[0];
   return null;
 }
+
+/** What every architecture must state; everything else has the common default of `decoderConfig`. */
+export type ConfigEssentials = Pick<ModelConfig, 'modelType' | 'dModel' | 'nLayers' | 'nHeads' | 'dFF' | 'vocabSize' | 'maxPositions' | 'norm' | 'position' | 'activation' | 'tiedEmbeddings'> &
+  Partial<ModelConfig>;
+
+/**
+ * A full ModelConfig from an architecture's essentials plus the defaults most decoders share: sequential
+ * residual, plain MLP, multi-head attention scaled by 1/sqrt(headDim), no sliding window, no extra
+ * embedding steps, an output head without bias, BOS/EOS from config.json.
+ */
+export function decoderConfig(hf: Record<string, unknown>, c: ConfigEssentials): ModelConfig {
+  const headDim = c.headDim ?? c.dModel / c.nHeads;
+  return {
+    dEmbed: c.dModel,
+    nKvHeads: c.nHeads,
+    headDim,
+    residual: 'sequential',
+    gatedMlp: false,
+    attnScale: 1 / Math.sqrt(headDim),
+    scaleByInverseLayer: false,
+    localWindow: new Array<number | null>(c.nLayers).fill(null),
+    embedNorm: false,
+    embedScale: null,
+    projectInOut: false,
+    lmHeadBias: false,
+    bosTokenId: optionalId(hf, 'bos_token_id'),
+    eosTokenId: optionalId(hf, 'eos_token_id'),
+    ...c,
+  };
+}

@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { num, optionalId } from '../model-config.js';
+import { decoderConfig, num } from '../model-config.js';
 
 /** BLOOM: ALiBi instead of positions, LayerNorm right after the embedding, fused per-head qkv. */
 export const bloom: Architecture = {
@@ -10,18 +10,14 @@ export const bloom: Architecture = {
       throw new Error('config.json: BLOOM with apply_residual_connection_post_layernorm=true is not supported');
     }
     const d = num(hf, ['hidden_size', 'n_embed']);
-    const nHeads = num(hf, ['n_head', 'num_attention_heads']);
-    const nLayers = num(hf, ['n_layer', 'num_hidden_layers']);
-    return {
-      modelType: 'bloom', dModel: d, dEmbed: d, nLayers, nHeads, nKvHeads: nHeads, headDim: d / nHeads,
+    return decoderConfig(hf, {
+      modelType: 'bloom', dModel: d, nLayers: num(hf, ['n_layer', 'num_hidden_layers']), nHeads: num(hf, ['n_head', 'num_attention_heads']),
       dFF: 4 * d, vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'seq_length', 2048),
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
-      position: { kind: 'alibi' }, residual: 'sequential', activation: 'bloom_gelu', gatedMlp: false,
-      attnScale: 1 / Math.sqrt(d / nHeads), scaleByInverseLayer: false,
-      localWindow: new Array(nLayers).fill(null), embedNorm: true, embedScale: null, projectInOut: false,
-      tiedEmbeddings: hf.tie_word_embeddings !== false, lmHeadBias: false,
-      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
-    };
+      position: { kind: 'alibi' }, activation: 'bloom_gelu',
+      tiedEmbeddings: hf.tie_word_embeddings !== false,
+      embedNorm: true,
+    });
   },
   names: () => ({
     embed: 'transformer.word_embeddings', embedNorm: 'transformer.word_embeddings_layernorm', finalNorm: 'transformer.ln_f', lmHead: 'lm_head',

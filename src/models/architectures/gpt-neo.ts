@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { num, optionalId, type Activation } from '../model-config.js';
+import { decoderConfig, num, type Activation } from '../model-config.js';
 
 /** Expands GPT-Neo's attention_types, e.g. [[["global","local"], 12]], to one entry per layer. */
 function attentionLayers(hf: Record<string, unknown>, nLayers: number): string[] {
@@ -16,21 +16,18 @@ export const gptNeo: Architecture = {
   modelTypes: ['gpt_neo'],
   parseConfig(hf) {
     const d = num(hf, 'hidden_size');
-    const nHeads = num(hf, 'num_heads');
     const nLayers = num(hf, 'num_layers');
     const window = num(hf, 'window_size', 256);
-    return {
-      modelType: 'gpt_neo', dModel: d, dEmbed: d, nLayers, nHeads, nKvHeads: nHeads, headDim: d / nHeads,
+    return decoderConfig(hf, {
+      modelType: 'gpt_neo', dModel: d, nLayers, nHeads: num(hf, 'num_heads'),
       dFF: num(hf, 'intermediate_size', 4 * d), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'max_position_embeddings'),
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
-      position: { kind: 'learned', offset: 0 }, residual: 'sequential',
-      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new', gatedMlp: false,
-      attnScale: 1, scaleByInverseLayer: false,
+      position: { kind: 'learned', offset: 0 },
+      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new',
+      tiedEmbeddings: hf.tie_word_embeddings !== false,
+      attnScale: 1,
       localWindow: attentionLayers(hf, nLayers).map((t) => (t === 'local' ? window : null)),
-      embedNorm: false, embedScale: null, projectInOut: false,
-      tiedEmbeddings: hf.tie_word_embeddings !== false, lmHeadBias: false,
-      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
-    };
+    });
   },
   names: () => ({
     embed: 'transformer.wte', positions: 'transformer.wpe', finalNorm: 'transformer.ln_f', lmHead: 'lm_head',

@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { num, optionalId, type Activation } from '../model-config.js';
+import { decoderConfig, num, type Activation } from '../model-config.js';
 
 /** GPT-NeoX and Pythia: parallel residual, partial rotate-half rotary, fused per-head qkv. */
 export const gptNeox: Architecture = {
@@ -8,20 +8,15 @@ export const gptNeox: Architecture = {
   parseConfig(hf) {
     const d = num(hf, 'hidden_size');
     const nHeads = num(hf, 'num_attention_heads');
-    const nLayers = num(hf, 'num_hidden_layers');
-    const headDim = d / nHeads;
-    return {
-      modelType: 'gpt_neox', dModel: d, dEmbed: d, nLayers, nHeads, nKvHeads: nHeads, headDim,
+    return decoderConfig(hf, {
+      modelType: 'gpt_neox', dModel: d, nLayers: num(hf, 'num_hidden_layers'), nHeads,
       dFF: num(hf, 'intermediate_size'), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'max_position_embeddings'),
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_eps', 1e-5) },
-      position: { kind: 'rotary', rotaryDim: Math.floor(headDim * num(hf, 'rotary_pct', 1)), theta: num(hf, ['rotary_emb_base', 'rope_theta'], 10000) },
+      position: { kind: 'rotary', rotaryDim: Math.floor((d / nHeads) * num(hf, 'rotary_pct', 1)), theta: num(hf, ['rotary_emb_base', 'rope_theta'], 10000) },
       residual: hf.use_parallel_residual === false ? 'sequential' : 'parallel',
-      activation: (hf.hidden_act as Activation | undefined) ?? 'gelu', gatedMlp: false,
-      attnScale: 1 / Math.sqrt(headDim), scaleByInverseLayer: false,
-      localWindow: new Array(nLayers).fill(null), embedNorm: false, embedScale: null, projectInOut: false,
-      tiedEmbeddings: hf.tie_word_embeddings === true, lmHeadBias: false,
-      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
-    };
+      activation: (hf.hidden_act as Activation | undefined) ?? 'gelu',
+      tiedEmbeddings: hf.tie_word_embeddings === true,
+    });
   },
   names: () => ({
     embed: 'gpt_neox.embed_in', finalNorm: 'gpt_neox.final_layer_norm', lmHead: 'embed_out',

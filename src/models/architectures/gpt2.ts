@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { num, optionalId, type Activation } from '../model-config.js';
+import { decoderConfig, num, type Activation } from '../model-config.js';
 
 export const gpt2: Architecture = {
   modelTypes: ['gpt2'],
@@ -7,19 +7,16 @@ export const gpt2: Architecture = {
   parseConfig(hf) {
     const d = num(hf, ['n_embd', 'hidden_size']);
     const nHeads = num(hf, ['n_head', 'num_attention_heads']);
-    const nLayers = num(hf, ['n_layer', 'num_hidden_layers']);
-    return {
-      modelType: 'gpt2', dModel: d, dEmbed: d, nLayers, nHeads, nKvHeads: nHeads, headDim: d / nHeads,
+    return decoderConfig(hf, {
+      modelType: 'gpt2', dModel: d, nLayers: num(hf, ['n_layer', 'num_hidden_layers']), nHeads,
       dFF: num(hf, 'n_inner', 4 * d), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, ['n_positions', 'n_ctx']),
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
-      position: { kind: 'learned', offset: 0 }, residual: 'sequential',
-      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new', gatedMlp: false,
-      attnScale: hf.scale_attn_weights === false ? 1 : 1 / Math.sqrt(d / nHeads),
+      position: { kind: 'learned', offset: 0 },
+      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new',
+      tiedEmbeddings: hf.tie_word_embeddings !== false,
+      ...(hf.scale_attn_weights === false ? { attnScale: 1 } : {}),
       scaleByInverseLayer: hf.scale_attn_by_inverse_layer_idx === true,
-      localWindow: new Array(nLayers).fill(null), embedNorm: false, embedScale: null, projectInOut: false,
-      tiedEmbeddings: hf.tie_word_embeddings !== false, lmHeadBias: false,
-      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
-    };
+    });
   },
   names: () => ({
     embed: 'transformer.wte', positions: 'transformer.wpe', finalNorm: 'transformer.ln_f', lmHead: 'lm_head',

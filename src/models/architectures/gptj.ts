@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { num, optionalId, type Activation } from '../model-config.js';
+import { decoderConfig, num, type Activation } from '../model-config.js';
 
 /** GPT-J: attention and MLP in parallel from one shared ln_1; interleaved partial rotary; head with bias. */
 export const gptj: Architecture = {
@@ -8,20 +8,16 @@ export const gptj: Architecture = {
   parseConfig(hf) {
     const d = num(hf, ['n_embd', 'hidden_size']);
     const nHeads = num(hf, ['n_head', 'num_attention_heads']);
-    const nLayers = num(hf, ['n_layer', 'num_hidden_layers']);
-    const headDim = d / nHeads;
-    return {
-      modelType: 'gptj', dModel: d, dEmbed: d, nLayers, nHeads, nKvHeads: nHeads, headDim,
+    return decoderConfig(hf, {
+      modelType: 'gptj', dModel: d, nLayers: num(hf, ['n_layer', 'num_hidden_layers']), nHeads,
       dFF: num(hf, 'n_inner', 4 * d), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'n_positions'),
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
-      position: { kind: 'rotary', rotaryDim: num(hf, 'rotary_dim', headDim), theta: 10000 },
+      position: { kind: 'rotary', rotaryDim: num(hf, 'rotary_dim', d / nHeads), theta: 10000 },
       residual: 'parallel-shared-norm',
-      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new', gatedMlp: false,
-      attnScale: 1 / Math.sqrt(headDim), scaleByInverseLayer: false,
-      localWindow: new Array(nLayers).fill(null), embedNorm: false, embedScale: null, projectInOut: false,
-      tiedEmbeddings: hf.tie_word_embeddings === true, lmHeadBias: true,
-      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
-    };
+      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new',
+      tiedEmbeddings: hf.tie_word_embeddings === true,
+      lmHeadBias: true,
+    });
   },
   names: () => ({
     embed: 'transformer.wte', finalNorm: 'transformer.ln_f', lmHead: 'lm_head',

@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { num, optionalId, type Activation } from '../model-config.js';
+import { decoderConfig, num, type Activation } from '../model-config.js';
 
 /**
  * The Llama family: RMSNorm, rotate-half RoPE, SwiGLU, grouped-query attention. Mistral, Qwen2 (q/k/v
@@ -21,18 +21,16 @@ export const llama: Architecture = {
     const gemma = type === 'gemma';
     const sliding = typeof hf.sliding_window === 'number' && hf.use_sliding_window !== false && type === 'mistral' ? (hf.sliding_window as number) : null;
     const act = (hf.hidden_activation ?? hf.hidden_act ?? 'silu') as string;
-    return {
-      modelType: type, dModel: d, dEmbed: d, nLayers, nHeads, nKvHeads: num(hf, 'num_key_value_heads', nHeads), headDim,
+    return decoderConfig(hf, {
+      modelType: type, dModel: d, nLayers, nHeads, nKvHeads: num(hf, 'num_key_value_heads', nHeads), headDim,
       dFF: num(hf, 'intermediate_size'), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'max_position_embeddings', 2048),
       norm: { kind: 'rmsnorm', eps: num(hf, 'rms_norm_eps', 1e-6), weightOffset: gemma ? 1 : 0 },
       position: { kind: 'rotary', rotaryDim: headDim, theta: num(hf, 'rope_theta', 10000) },
-      residual: 'sequential',
       activation: (act === 'gelu_pytorch_tanh' ? 'gelu_new' : act) as Activation, gatedMlp: true,
-      attnScale: 1 / Math.sqrt(headDim), scaleByInverseLayer: false,
-      localWindow: new Array(nLayers).fill(sliding), embedNorm: false, embedScale: gemma ? Math.fround(Math.sqrt(d)) : null, projectInOut: false,
-      tiedEmbeddings: hf.tie_word_embeddings === true || (gemma && hf.tie_word_embeddings !== false), lmHeadBias: false,
-      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
-    };
+      localWindow: new Array<number | null>(nLayers).fill(sliding),
+      embedScale: gemma ? Math.fround(Math.sqrt(d)) : null,
+      tiedEmbeddings: hf.tie_word_embeddings === true || (gemma && hf.tie_word_embeddings !== false),
+    });
   },
   names: (cfg) => ({
     embed: 'model.embed_tokens', finalNorm: 'model.norm', lmHead: 'lm_head',

@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { num, optionalId, type Activation } from '../model-config.js';
+import { decoderConfig, num, type Activation } from '../model-config.js';
 
 /** OPT: learned positions offset by 2, optional project_in/out around a narrower embedding. */
 export const opt: Architecture = {
@@ -9,21 +9,17 @@ export const opt: Architecture = {
       throw new Error('config.json: post-LN OPT (do_layer_norm_before=false, e.g. opt-350m) has no final layer norm, so no lens can be applied; the Python reference rejects it too');
     }
     const d = num(hf, 'hidden_size');
-    const nHeads = num(hf, 'num_attention_heads');
-    const nLayers = num(hf, 'num_hidden_layers');
     const dEmbed = num(hf, 'word_embed_proj_dim', d);
-    return {
-      modelType: 'opt', dModel: d, dEmbed, nLayers, nHeads, nKvHeads: nHeads, headDim: d / nHeads,
+    return decoderConfig(hf, {
+      modelType: 'opt', dModel: d, dEmbed, nLayers: num(hf, 'num_hidden_layers'), nHeads: num(hf, 'num_attention_heads'),
       dFF: num(hf, 'ffn_dim'), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'max_position_embeddings'),
       // OPT hard-codes LayerNorm eps 1e-5.
       norm: { kind: 'layernorm', eps: 1e-5 },
-      position: { kind: 'learned', offset: 2 }, residual: 'sequential',
-      activation: (hf.activation_function as Activation | undefined) ?? 'relu', gatedMlp: false,
-      attnScale: 1 / Math.sqrt(d / nHeads), scaleByInverseLayer: false,
-      localWindow: new Array(nLayers).fill(null), embedNorm: false, embedScale: null, projectInOut: dEmbed !== d,
-      tiedEmbeddings: hf.tie_word_embeddings !== false, lmHeadBias: false,
-      bosTokenId: optionalId(hf, 'bos_token_id'), eosTokenId: optionalId(hf, 'eos_token_id'),
-    };
+      position: { kind: 'learned', offset: 2 },
+      activation: (hf.activation_function as Activation | undefined) ?? 'relu',
+      tiedEmbeddings: hf.tie_word_embeddings !== false,
+      projectInOut: dEmbed !== d,
+    });
   },
   names: () => ({
     embed: 'model.decoder.embed_tokens', positions: 'model.decoder.embed_positions', projectIn: 'model.decoder.project_in',
