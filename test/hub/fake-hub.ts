@@ -138,3 +138,11 @@ export async function tempDir(tag: string): Promise<string> {
 export function filesUnder(dir: string): Promise<string[]> {
   return listFiles(dir);
 }
+
+/** Environment for one test: the fake Hub as endpoint, fresh empty caches (removed by the caller via `temps`). */
+export async function isolatedEnv(hubUrl: string, temps: string[], extra: Record<string, string | undefined> = {}): Promise<{ env: Record<string, string | undefined>; cache: string; hfCache: string }> {
+  const cache = await tempDir('cache');
+  const hfCache = await tempDir('hfcache');
+  temps.push(cache, hfCache);
+  return { env: { HF_ENDPOINT: hubUrl, TUNED_LENS_CACHE: cache, HF_HUB_CACHE: hfCache, HOME: cache, ...extra }, cache, hfCache };
+}

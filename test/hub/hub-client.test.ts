@@ -13,7 +13,7 @@ import {
   listingUrl,
   type Env,
 } from '../../src/hub/hub-client.js';
-import { closedPort, filesUnder, startFakeHub, tempDir, writeRepo, type FakeHub } from './fake-hub.js';
+import { closedPort, filesUnder, startFakeHub, tempDir, writeRepo, type FakeHub, isolatedEnv as isolatedEnvFor } from './fake-hub.js';
 
 let root: string;
 let hub: FakeHub;
@@ -34,12 +34,7 @@ after(async () => {
 });
 
 /** A fully isolated environment: nothing leaks in from the real process environment. */
-async function isolatedEnv(extra: Env = {}): Promise<{ env: Env; cache: string; hfCache: string }> {
-  const cache = await tempDir('cache');
-  const hfCache = await tempDir('hfcache');
-  temps.push(cache, hfCache);
-  return { env: { HF_ENDPOINT: hub.url, TUNED_LENS_CACHE: cache, HF_HUB_CACHE: hfCache, HOME: cache, ...extra }, cache, hfCache };
-}
+const isolatedEnv = (extra: Env = {}) => isolatedEnvFor(hub.url, temps, extra);
 
 test('URL layout for model, dataset and space repos', () => {
   const opts = { endpoint: 'https://hub.example/' };

@@ -4,7 +4,7 @@ import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
 import { HubError, type Env } from '../../src/hub/hub-client.js';
 import { lensIdsFromListing, listPretrainedLenses, resolveLens } from '../../src/hub/lens-source.js';
-import { closedPort, filesUnder, startFakeHub, tempDir, writeRepo, type FakeHub } from './fake-hub.js';
+import { closedPort, filesUnder, startFakeHub, tempDir, writeRepo, type FakeHub, isolatedEnv as isolatedEnvFor } from './fake-hub.js';
 
 let root: string;
 let hub: FakeHub;
@@ -30,12 +30,7 @@ after(async () => {
   for (const d of [root, ...temps]) await fsp.rm(d, { recursive: true, force: true });
 });
 
-async function isolatedEnv(extra: Env = {}): Promise<{ env: Env; cache: string }> {
-  const cache = await tempDir('cache');
-  const hfCache = await tempDir('hfcache');
-  temps.push(cache, hfCache);
-  return { env: { HF_ENDPOINT: hub.url, TUNED_LENS_CACHE: cache, HF_HUB_CACHE: hfCache, HOME: cache, ...extra }, cache };
-}
+const isolatedEnv = (extra: Env = {}) => isolatedEnvFor(hub.url, temps, extra);
 
 test('lensIdsFromListing keeps folders under lens/ with both files', () => {
   assert.deepEqual(

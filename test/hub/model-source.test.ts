@@ -4,7 +4,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
 import { HubError, type Env } from '../../src/hub/hub-client.js';
 import { localStories260KDir, packageRoot, parseHubSpec, resolveModel } from '../../src/hub/model-source.js';
-import { closedPort, filesUnder, startFakeHub, tempDir, writeRepo, type FakeHub } from './fake-hub.js';
+import { closedPort, filesUnder, startFakeHub, tempDir, writeRepo, type FakeHub, isolatedEnv as isolatedEnvFor } from './fake-hub.js';
 
 let root: string;
 let hub: FakeHub;
@@ -43,12 +43,7 @@ after(async () => {
   for (const d of [root, ...temps]) await fsp.rm(d, { recursive: true, force: true });
 });
 
-async function isolatedEnv(extra: Env = {}): Promise<{ env: Env; cache: string }> {
-  const cache = await tempDir('cache');
-  const hfCache = await tempDir('hfcache');
-  temps.push(cache, hfCache);
-  return { env: { HF_ENDPOINT: hub.url, TUNED_LENS_CACHE: cache, HF_HUB_CACHE: hfCache, HOME: cache, ...extra }, cache };
-}
+const isolatedEnv = (extra: Env = {}) => isolatedEnvFor(hub.url, temps, extra);
 
 test('parseHubSpec', () => {
   assert.deepEqual(parseHubSpec('org/name'), { repo: 'org/name' });
