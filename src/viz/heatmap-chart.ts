@@ -11,6 +11,9 @@
  * Core code: no `node:*` imports (type-only import from echarts), so the browser viewer can reuse it.
  */
 import type { EChartsOption } from 'echarts';
+
+/** Fill of cells without a value (neutral grey, distinct from the light ends/middles of every scale). */
+const BLANK_CELL = '#cfcfcf';
 import { colorScaleStops, validateHeatmapData, type HeatmapData, type HoverEntry } from './heatmap-data.js';
 
 export interface HeatmapChartOptions {
@@ -428,6 +431,9 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
   // One item per cell: [col, row, colour value clamped to the range]. Clamping here (rather than via
   // visualMap's out-of-range styling) reproduces Plotly's zmin/zmax behaviour: extremes saturate.
   const items: unknown[] = [];
+  // Cells without a value (e.g. the last position has no next-token target) still show their top-1
+  // token: it is what the row predicts there. They go in a second, grey series outside the colour map.
+  const blankItems: unknown[] = [];
   for (let r = 0; r < data.rowLabels.length; r++) {
     for (let c = 0; c < data.columnLabels.length; c++) {
       const raw = data.values[r]![c]!;
@@ -436,6 +442,8 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
       if (tv === null) {
         // '-' is ECharts' "empty" value: no rectangle is drawn, the background shows through.
         items.push({ value: [c, r, '-'], tooltip, label: { show: false } });
+        const text = layout.showCellLabels ? fitLabel(data.cellLabels[r]![c]!, layout.cellWidth - 4, layout.cellFontSize) : '';
+        blankItems.push({ value: [c, r, 0], tooltip, label: text === '' ? { show: false } : { formatter: escapeLabelTemplate(text), color: contrastTextColor(BLANK_CELL) } });
         continue;
       }
       const clamped = Math.min(scale.hi, Math.max(scale.lo, tv));
@@ -516,7 +524,7 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
       outerBoundsMode: 'none',
       // Blank (null) cells show this neutral grey, distinct from the light ends/middles of every scale.
       show: true,
-      backgroundColor: '#cfcfcf',
+      backgroundColor: BLANK_CELL,
       borderWidth: 0,
     },
     tooltip: {
@@ -542,15 +550,19 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
     },
     // Heatmaps need a visualMap to be coloured; ours is hidden because the colour bar below has ticks,
     // which visualMap cannot draw. Same stops and range, so its fills match interpolateColor().
-    visualMap: {
-      type: 'continuous',
-      show: false,
-      seriesIndex: 0,
-      dimension: 2,
-      min: scale.lo,
-      max: scale.hi,
-      inRange: { color: scale.stops },
-    },
+    visualMap: [
+      {
+        type: 'continuous',
+        show: false,
+        seriesIndex: 0,
+        dimension: 2,
+        min: scale.lo,
+        max: scale.hi,
+        inRange: { color: scale.stops },
+      },
+      // The blank-cell series is one flat grey.
+      { type: 'continuous', show: false, seriesIndex: 1, dimension: 2, min: 0, max: 1, inRange: { color: [BLANK_CELL, BLANK_CELL] } },
+    ],
     series: [
       {
         type: 'heatmap',
@@ -568,6 +580,16 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
           width: Math.max(1, layout.cellWidth - 4),
         },
         itemStyle: { borderColor: 'rgba(255,255,255,0.35)', borderWidth: 0.5 },
+        emphasis: { itemStyle: { borderColor: '#222', borderWidth: 1.5 } },
+      },
+      {
+        type: 'heatmap',
+        xAxisIndex: 0,
+        yAxisIndex: 0,
+        data: blankItems,
+        progressive: 0,
+        label: { show: layout.showCellLabels, fontWeight: 'bold', fontSize: layout.cellFontSize, fontFamily: font, overflow: 'truncate', width: Math.max(1, layout.cellWidth - 4) },
+        itemStyle: { color: BLANK_CELL, borderColor: 'rgba(255,255,255,0.35)', borderWidth: 0.5 },
         emphasis: { itemStyle: { borderColor: '#222', borderWidth: 1.5 } },
       },
     ],

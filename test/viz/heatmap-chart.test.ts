@@ -111,22 +111,25 @@ test('cells: clamped colour value, bold top-1 label with a contrasting colour, b
   assert.deepEqual(at(0, 0).value, [0, 0, 1], 'below range → clamped to min');
   assert.deepEqual(at(0, 2).value, [2, 0, 9], 'above range → clamped to max');
   assert.equal(at(1, 1).value[2], '-', 'null → empty cell');
+  // …which still shows its top-1 token, in the grey second series.
+  const blank = (option.series[1].data as Json[]).find((it) => it.value[0] === 1 && it.value[1] === 1);
+  assert.ok(blank, 'the blank cell is drawn by the grey series');
   assert.equal(at(0, 1).label.formatter, 'b');
   assert.equal(at(2, 1).label.show, false, 'empty label → no text');
   // Min of rdbu_r is dark blue → white text; the middle is near-white → dark text.
   assert.equal(at(0, 0).label.color, '#ffffff');
   assert.equal(at(0, 1).label.color, '#111111');
-  assert.equal(option.visualMap.min, 1);
-  assert.equal(option.visualMap.max, 9);
-  assert.equal(option.visualMap.inRange.color[0], '#053061');
+  assert.equal(option.visualMap[0].min, 1);
+  assert.equal(option.visualMap[0].max, 9);
+  assert.equal(option.visualMap[0].inRange.color[0], '#053061');
 });
 
 test('range defaults to the data; a constant statistic still gets a usable range', () => {
   const { option } = buildHeatmapOption(tiny()) as { option: Json };
-  assert.equal(option.visualMap.min, 0);
-  assert.equal(option.visualMap.max, 10);
+  assert.equal(option.visualMap[0].min, 0);
+  assert.equal(option.visualMap[0].max, 10);
   const flat = buildHeatmapOption(tiny({ values: [[3, 3, 3], [3, 3, 3], [3, 3, 3]] })).option as Json;
-  assert.ok(flat.visualMap.max > flat.visualMap.min);
+  assert.ok(flat.visualMap[0].max > flat.visualMap[0].min);
 });
 
 test('colour bar is titled "name (units)" and has numeric ticks', () => {
@@ -141,8 +144,8 @@ test('colour bar is titled "name (units)" and has numeric ticks', () => {
 test('log scale (ranks) colours by log10 and labels ticks 10ᵏ', () => {
   const d = tiny({ statisticName: 'Rank', units: '', logScale: true, range: [1, 50257], values: [[1, 10, 100], [1000, 5, 0], [50257, 2, 1]] });
   const { option } = buildHeatmapOption(d) as { option: Json };
-  assert.equal(option.visualMap.min, 0);
-  assert.ok(Math.abs(option.visualMap.max - Math.log10(50257)) < 1e-9);
+  assert.equal(option.visualMap[0].min, 0);
+  assert.ok(Math.abs(option.visualMap[0].max - Math.log10(50257)) < 1e-9);
   const texts: string[] = option.graphic.elements.filter((e: Json) => e.type === 'text').map((e: Json) => e.style.text);
   assert.ok(texts.includes('10⁰') && texts.includes('10⁴'), texts.join('|'));
   const item = option.series[0].data.find((it: Json) => it.value[0] === 2 && it.value[1] === 0);
