@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `tuned-lens` command line. Each subcommand lives in commands/ and registers itself here. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerForward } from './commands/forward.js';
 import { registerLens } from './commands/lens.js';
@@ -7,12 +8,27 @@ import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerPlot } from './commands/plot.js';
 import { registerServe } from './commands/serve.js';
+import { registerLenses } from './commands/lenses.js';
+
+/** The version in package.json (two folders up from src/cli and from dist/src/cli alike). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'tuned-lens' && pkg.version) return pkg.version;
+    } catch {
+      // try the next location
+    }
+  }
+  return 'unknown';
+}
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('tuned-lens')
     .description('Tuned lens and logit lens: see what every layer of a transformer predicts (models: stories260K by default, HF checkpoints, llama2.c files)')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError()
     .exitOverride();
   registerLens(program);
@@ -21,6 +37,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerPlot(program);
   registerServe(program);
+  registerLenses(program);
   return program;
 }
 
