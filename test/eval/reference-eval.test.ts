@@ -32,3 +32,22 @@ test('eval of logit and tuned lens on eval_chunks matches eval_nats.json (1e-5 r
   });
   assert.equal(r.perBatch.length, 90);
 });
+
+test('layer transfer: the diagonal is the tuned lens itself (same CE, zero KL); marginals are distributions', async () => {
+  const model = await loadModel('stories260K');
+  const folder = await readLensFolder(nodeFileSystem, goldenPath('reference-lens', 'lens'));
+  const tuned = new TunedLens(model, folder.translators);
+  const { eval_chunks: chunks } = readGolden<{ eval_chunks: number[][] }>('reference-lens', 'data_chunks.json');
+  const r = await evaluateLenses(model, chunks.slice(0, 4), { lenses: [{ name: 'tuned', lens: tuned }], layerTransfer: true, logitStats: true });
+  const t = r.transfer!;
+  for (let i = 0; i < 5; i++) {
+    assert.ok(Math.abs(t.ce[i]![i]! - r.nats.tuned!.ce![`layer_${i}`]!) < 1e-5, `ce[${i}][${i}]`);
+    assert.ok(Math.abs(t.kl[i]![i]!) < 1e-5, `kl[${i}][${i}]`);
+    // Another layer's translator fits worse than the layer's own.
+    for (let j = 0; j < 5; j++) if (j !== i) assert.ok(t.kl[i]![j]! > 0, `kl[${i}][${j}] > 0`);
+  }
+  for (const layer of r.marginals!.tuned!) {
+    const sum = layer.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-4, `marginal sums to ${sum}`);
+  }
+});
