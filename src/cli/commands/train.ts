@@ -42,9 +42,12 @@ const num = (name: string) => (v: string): number => {
   return n;
 };
 
-/** Sequences per graph run: enough to amortise overhead, few enough that [B, T, vocab] buffers stay ~0.5 GB. */
-function defaultMicroBatch(seqLen: number, vocab: number, perStep: number): number {
-  const bytesPerSequence = seqLen * vocab * 4 * 8;
+/**
+ * Sequences per graph run: enough to amortise per-run overhead, few enough that the model's attention
+ * scores ([heads, T, T], a few live at once) and the final [T, vocab] log-probs stay near 0.5 GB.
+ */
+function defaultMicroBatch(seqLen: number, vocab: number, heads: number, perStep: number): number {
+  const bytesPerSequence = 4 * (3 * heads * seqLen * seqLen + 4 * seqLen * vocab);
   return Math.max(1, Math.min(perStep, Math.floor(512e6 / bytesPerSequence)));
 }
 
@@ -90,7 +93,7 @@ export function registerTrain(program: Command): void {
         numSteps: f.numSteps,
         tokensPerStep: f.tokensPerStep,
         seqLen: data.seqLen,
-        microBatchSize: f.microBatch ?? defaultMicroBatch(data.seqLen, model.config.vocabSize, perStep),
+        microBatchSize: f.microBatch ?? defaultMicroBatch(data.seqLen, model.config.vocabSize, model.config.nHeads, perStep),
         optimizer: { kind: f.optimizer, lrScale: f.lrScale, momentum: f.momentum, weightDecay: f.weightDecay },
         warmupSteps: f.warmupSteps ?? (f.optimizer === 'adam' ? Math.min(1000, Math.floor(f.numSteps / 5)) : 0),
         loss: f.loss,
