@@ -9,7 +9,7 @@ import type { Lens } from '../lens/lens.js';
 import { Graph } from '../graph/graph.js';
 import { unembed, WeightInputs } from '../models/transformer.js';
 import { batchShape, type Batch } from '../models/position-inputs.js';
-import { jsOf, klOf, rowStatistics, tvOf, type RowStatValues } from './row-statistics.js';
+import { jsOf, klOf, rowStatistics, tvOf } from './row-statistics.js';
 
 /** Additive logit mask that forbids a token (the reference uses −finfo.max). */
 const FORBIDDEN = -3.4e38;
@@ -61,10 +61,6 @@ export interface TrajectoryData {
 
 function defaultTargets(ids: number[][]): number[][] {
   return ids.map((row) => row.map((_, t) => (t + 1 < row.length ? row[t + 1]! : -1)));
-}
-
-function toInt64(rows: number[][]): BigInt64Array {
-  return BigInt64Array.from(rows.flat(), (v) => BigInt(v < 0 ? 0 : v));
 }
 
 /** Stacks [B, T, d] values into one [R, B, T, d]. */

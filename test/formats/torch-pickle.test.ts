@@ -71,7 +71,7 @@ class PickleBytes {
   }
 }
 
-const MARK = 0x28, TUPLE = 0x74, TUPLE1 = 0x85, TUPLE2 = 0x86, REDUCE = 0x52, EMPTY_TUPLE = 0x29, EMPTY_DICT = 0x7d;
+const MARK = 0x28, TUPLE = 0x74, TUPLE1 = 0x85, REDUCE = 0x52, EMPTY_TUPLE = 0x29, EMPTY_DICT = 0x7d;
 const SETITEM = 0x73, BINPERSID = 0x51, NEWFALSE = 0x89;
 
 /** A one-tensor state dict {'t': _rebuild_tensor_v2(storage '0' of `numel` floats, offset, size, stride)}. */
