@@ -134,7 +134,7 @@ export class CompiledGraph {
 
 export class Runtime {
   private readonly cache = new Map<string, Promise<CompiledGraph>>();
-  private readonly options: Required<Omit<RuntimeOptions, 'intraOpNumThreads'>> & { intraOpNumThreads?: number };
+  private options: Required<Omit<RuntimeOptions, 'intraOpNumThreads'>> & { intraOpNumThreads?: number };
 
   constructor(
     private readonly ort: OrtModule,
@@ -166,7 +166,19 @@ export class Runtime {
     };
     const threads = this.options.intraOpNumThreads ?? (matmulFlops(Object.values(outputs)) < SMALL_GRAPH_FLOPS ? 1 : undefined);
     if (threads) opts.intraOpNumThreads = threads;
-    const p = this.ort.InferenceSession.create(bytes, opts).then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs));
+    const create = async (): Promise<InferenceSession> => {
+      try {
+        return await this.ort.InferenceSession.create(bytes, opts);
+      } catch (e) {
+        // A GPU provider whose libraries are missing must not make the library unusable: fall back to CPU.
+        const eps = this.options.executionProviders;
+        if (eps.length === 1 && eps[0] === 'cpu') throw e;
+        console.warn(`tuned-lens: execution provider ${eps.join(', ')} failed (${(e as Error).message.split('\n')[0]}); using the CPU`);
+        this.options.executionProviders = ['cpu'];
+        return this.ort.InferenceSession.create(bytes, { ...opts, executionProviders: ['cpu'] });
+      }
+    };
+    const p = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs));
     p.catch(() => this.cache.delete(key));
     this.cache.set(key, p);
     while (this.cache.size > this.options.maxCachedSessions) {
