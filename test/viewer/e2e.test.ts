@@ -177,6 +177,8 @@ test('viewer in chromium: grid, hover top-10, pins, URL state, side by side, err
   // Side by side: two panels, and the kept cell lists the logit lens's top-10.
   await page.selectOption('#lens', 'compare');
   ready = await waitReady(page, ready);
+  // Other redraws (pins arriving) also bump the ready counter, so wait for the state itself.
+  await page.waitForFunction(() => document.querySelectorAll('.panel').length === 2, null, { timeout: 60_000 });
   assert.equal(await page.locator('.panel').count(), 2);
   assert.match((await page.locator('.panel[data-panel="1"] .panel-head').textContent())!, /tuned lens/);
   await page.screenshot({ path: nodePath.join(ARTIFACTS, '4-side-by-side.png'), fullPage: true });
@@ -184,9 +186,11 @@ test('viewer in chromium: grid, hover top-10, pins, URL state, side by side, err
   // Two prompts: A, B and their distance.
   await page.selectOption('#lens', 'tuned');
   ready = await waitReady(page, ready);
+  await page.waitForFunction(() => document.querySelectorAll('.panel').length === 1, null, { timeout: 60_000 });
   await page.fill('#prompt2', 'Once upon a time, there was a little boy named Tom.');
   await page.click('#run');
   ready = await waitReady(page, ready);
+  await page.waitForFunction(() => document.querySelectorAll('.panel').length === 3, null, { timeout: 60_000 });
   assert.equal(await page.locator('.panel').count(), 3);
   assert.match((await page.locator('.panel[data-panel="2"] .panel-head').textContent())!, /prompt A vs B/);
   await page.screenshot({ path: nodePath.join(ARTIFACTS, '5-two-prompts.png'), fullPage: true });
