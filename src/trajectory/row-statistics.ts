@@ -61,20 +61,22 @@ export function rankOf(logp: Value, targetLogp: Value): Value {
 
 export function rowStatistics(inp: RowStatInputs): RowStatValues {
   const { logp } = inp;
+  const top = inp.topK ? op.topK(logp, inp.topK) : null;
   const out: RowStatValues = {
     entropy: entropyOf(logp),
-    maxProb: op.exp(op.reduceMax(logp, [-1])),
+    // With a top-k, its first entry is the maximum: no second pass over the vocabulary.
+    maxProb: top ? op.exp(op.slice(top[0], -1, 0, 1)) : op.exp(op.reduceMax(logp, [-1], true)),
   };
+  out.maxProb = op.reshape(out.maxProb, logp.shape.slice(0, -1));
   if (inp.outputLogp) out.forwardKl = klOf(inp.outputLogp, logp);
   if (inp.targets) {
     out.targetLogp = op.gatherLast(logp, inp.targets);
     out.rank = rankOf(logp, out.targetLogp);
   }
   if (inp.antiTargets) out.antiTargetLogp = op.gatherLast(logp, inp.antiTargets);
-  if (inp.topK) {
-    const [vals, ids] = op.topK(logp, inp.topK);
-    out.topProbs = op.exp(vals);
-    out.topIds = ids;
+  if (top) {
+    out.topProbs = op.exp(top[0]);
+    out.topIds = top[1];
   }
   return out;
 }

@@ -3,18 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.js';
 import { sharedDir } from '../../src/shared-data.js';
-import { flat, goldenPath, maxAbsDiff, readGolden } from '../helpers/golden.js';
-
-interface Prompt {
-  prompt: string;
-  input_ids: number[];
-  hidden_states: unknown[];
-  final_norm_input: unknown;
-  logits: unknown;
-}
+import { flat, goldenPath, maxAbsDiff, readGolden, type StoriesPrompt } from '../helpers/golden.js';
 
 test('forward --json prints ids, tokens, logits, hidden states and final_norm_input matching the golden run', async () => {
-  const golden = readGolden<Prompt>('stories260K', 'prompt_0.json');
+  const golden = readGolden<StoriesPrompt>('stories260K', 'prompt_0.json');
   const r = await runCli(['forward', golden.prompt, '--model', 'stories260K', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { input_ids: number[]; tokens: string[]; logits: number[][]; hidden_states: number[][][]; final_norm_input: number[][] };

@@ -32,3 +32,14 @@ export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number
   }
   return m;
 }
+
+/** The fields of golden/stories260K/prompt_k.json the tests read. */
+export interface StoriesPrompt {
+  prompt: string;
+  input_ids: number[];
+  hidden_states: unknown[];
+  final_norm_input: unknown;
+  logits: unknown;
+  log_probs: unknown;
+  logit_lens_log_probs: unknown[];
+}

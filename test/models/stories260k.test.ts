@@ -3,24 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel } from '../../src/node/load-model.js';
 import { LogitLens, lensLogProbs } from '../../src/lens/lens.js';
-import { flat, maxAbsDiff, readGolden } from '../helpers/golden.js';
-
-interface Prompt {
-  prompt: string;
-  input_ids: number[];
-  hidden_states: unknown[];
-  final_norm_input: unknown;
-  logits: unknown;
-  log_probs: unknown;
-  logit_lens_log_probs: unknown[];
-}
+import { flat, maxAbsDiff, readGolden, type StoriesPrompt } from '../helpers/golden.js';
 
 const modelPromise = loadModel('stories260K');
 
 for (const k of [0, 1, 2]) {
   test(`stories260K prompt ${k}: ids exact, hidden states, logits and logit lens within tolerance`, async () => {
     const model = await modelPromise;
-    const golden = readGolden<Prompt>('stories260K', `prompt_${k}.json`);
+    const golden = readGolden<StoriesPrompt>('stories260K', `prompt_${k}.json`);
     const ids = model.encode(golden.prompt);
     assert.deepEqual(ids, golden.input_ids);
     const r = await model.forward({ ids: [ids] });

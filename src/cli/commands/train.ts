@@ -1,5 +1,5 @@
 /** `tuned-lens train`: train a tuned lens with the reference recipe (every knob a flag). */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { nodeFileSystem } from '../../node/file-system.js';
@@ -128,7 +128,7 @@ export function registerTrain(program: Command): void {
         unembed_hash: null,
         lens_type: 'linear_tuned_lens',
       }, lens.translators);
-      if (cfg.checkpointDir) await import('node:fs/promises').then((m) => m.rm(cfg.checkpointDir!, { recursive: true, force: true }));
+      if (cfg.checkpointDir) rmSync(cfg.checkpointDir, { recursive: true, force: true });
       process.stdout.write(`wrote ${f.output}/config.json, params.safetensors and params.pt\n`);
     });
 }
