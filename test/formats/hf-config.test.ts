@@ -12,6 +12,7 @@ const tinyRandom = join(sharedDir(), 'golden', 'tiny-random');
 test('reads every tiny-random config.json', async () => {
   const expected: Record<string, string> = {
     gpt2: 'gpt2', gpt_neox: 'gpt_neox', gpt_neo: 'gpt_neo', gptj: 'gptj', opt: 'opt', opt_project_in_out: 'opt', bloom: 'bloom', llama: 'llama',
+    mistral: 'mistral', qwen2: 'qwen2', qwen3: 'qwen3', gemma: 'gemma', gemma2: 'gemma2', phi3: 'phi3',
   };
   const dirs = readdirSync(tinyRandom).filter((d) => !d.endsWith('.md'));
   assert.deepEqual(dirs.sort(), Object.keys(expected).sort());
