@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** The `tuned-lens` command line. Each subcommand lives in commands/ and registers itself here. */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerForward } from './commands/forward.js';
 import { registerLens } from './commands/lens.js';
@@ -9,19 +8,7 @@ import { registerEval } from './commands/eval.js';
 import { registerPlot } from './commands/plot.js';
 import { registerServe } from './commands/serve.js';
 import { registerLenses } from './commands/lenses.js';
-
-/** The version in package.json (two folders up from src/cli and from dist/src/cli alike). */
-function packageVersion(): string {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'tuned-lens' && pkg.version) return pkg.version;
-    } catch {
-      // try the next location
-    }
-  }
-  return 'unknown';
-}
+import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
   const program = new Command();
