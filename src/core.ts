@@ -14,6 +14,7 @@ export { readTorchStateDict, serializeTorchStateDict } from './formats/torch-pic
 export type { Tokenizer } from './tokenizers/tokenizer.js';
 export { LanguageModel, type ForwardResult, type ModelGraph } from './models/language-model.js';
 export { loadModelFrom } from './models/load-model.js';
+export { ExtraInputs, type BlockRef, type BlockSites, type ForwardEdits, type ForwardOptions } from './models/interventions.js';
 export { supportedModelTypes } from './models/registry.js';
 export type { ModelConfig } from './models/model-config.js';
 export type { Batch } from './models/position-inputs.js';

@@ -8,13 +8,21 @@ import * as op from '../graph/ops.js';
 import type { ModelConfig, NormSpec } from './model-config.js';
 import { W, type ModelWeights } from './load-weights.js';
 import { distinctWindows, maskInputName } from './position-inputs.js';
+import { checkEdit, ExtraInputs, resolvePlan, type BlockRef, type BlockSites, type ForwardEdits, type ForwardOptions } from './interventions.js';
 
 export interface ForwardValues {
-  /** HF `hidden_states`: [0] embeddings, [i] output of block i-1, [L] after the final norm (and project_out). */
+  /**
+   * HF `hidden_states`: [0] embeddings, [i] output of plan step i-1 (block i-1 without a plan), [n] after
+   * the final norm (and project_out); residual edits are included.
+   */
   hiddenStates: Value[];
   /** Residual stream after the last block, before the final norm. */
   finalNormInput: Value;
   logits: Value;
+  /** Per plan step: the block's named values (residual in/mid/out, attention and MLP outputs, update). */
+  sites: BlockSites[];
+  /** The block indices that ran, in order. */
+  plan: number[];
 }
 
 /** Declares model weights as graph inputs on first use, so graphs only take the tensors they need. */
@@ -168,22 +176,30 @@ export function embed(cfg: ModelConfig, w: WeightInputs, ids: Value, pos: Positi
   return x;
 }
 
-export function block(cfg: ModelConfig, w: WeightInputs, i: number, x: Value, pos: PositionValues): Value {
+/** One block at `ref.layer`'s weights and settings on residual x, with its named sites and any edits applied. */
+export function block(cfg: ModelConfig, w: WeightInputs, ref: BlockRef, x: Value, pos: PositionValues, edits: ForwardEdits = {}, inputs?: ExtraInputs): BlockSites {
+  const i = ref.layer;
   const key = (p: string): string => W.layer(i, p);
+  const extra = (): ExtraInputs => inputs ?? new ExtraInputs(x.graph);
   const ln1 = applyNorm(x, cfg.norm, w.get(key('ln1.w')), w.maybe(key('ln1.b')));
-  switch (cfg.residual) {
-    case 'sequential': {
-      const h = op.add(x, attention(cfg, w, i, ln1, pos));
-      const ln2 = applyNorm(h, cfg.norm, w.get(key('ln2.w')), w.maybe(key('ln2.b')));
-      return op.add(h, mlp(cfg, w, i, ln2));
-    }
-    case 'parallel-shared-norm':
-      return op.add(op.add(x, attention(cfg, w, i, ln1, pos)), mlp(cfg, w, i, ln1));
-    case 'parallel': {
-      const ln2 = applyNorm(x, cfg.norm, w.get(key('ln2.w')), w.maybe(key('ln2.b')));
-      return op.add(op.add(x, attention(cfg, w, i, ln1, pos)), mlp(cfg, w, i, ln2));
-    }
+  let attnOut = attention(cfg, w, i, ln1, pos);
+  if (edits.attnOut) attnOut = checkEdit('attnOut', attnOut, edits.attnOut(ref, attnOut, extra()));
+  const residMid = op.add(x, attnOut);
+  // Sequential blocks feed the MLP the residual after attention; parallel ones the block input.
+  const mlpIn =
+    cfg.residual === 'parallel-shared-norm' ? ln1 : applyNorm(cfg.residual === 'sequential' ? residMid : x, cfg.norm, w.get(key('ln2.w')), w.maybe(key('ln2.b')));
+  let mlpOut = mlp(cfg, w, i, mlpIn);
+  if (edits.mlpOut) mlpOut = checkEdit('mlpOut', mlpOut, edits.mlpOut(ref, mlpOut, extra()));
+  let update = op.add(attnOut, mlpOut);
+  let residOut: Value;
+  if (edits.blockUpdate) {
+    update = checkEdit('blockUpdate', update, edits.blockUpdate(ref, update, x, extra()));
+    residOut = op.add(x, update);
+  } else {
+    // (x + attn) + mlp, the order of the reference implementations' additions.
+    residOut = op.add(residMid, mlpOut);
   }
+  return { ...ref, residIn: x, attnOut, residMid, mlpOut, update, residOut };
 }
 
 /** The model's own final norm (and OPT's project_out): what every lens applies before the head. */
@@ -202,18 +218,27 @@ export function unembed(cfg: ModelConfig, w: WeightInputs, h: Value): Value {
   return outputHead(cfg, w, finalNorm(cfg, w, h));
 }
 
-/** Builds the whole forward pass for int64 ids [B, T]. */
-export function forwardGraph(cfg: ModelConfig, w: WeightInputs, ids: Value, pos: PositionValues, options: { logits?: boolean } = {}): ForwardValues {
+/**
+ * Builds the whole forward pass for int64 ids [B, T]: the blocks of `options.plan` in order (default:
+ * all, in order), with `options.edits` applied where they attach.
+ */
+export function forwardGraph(cfg: ModelConfig, w: WeightInputs, ids: Value, pos: PositionValues, options: ForwardOptions = {}, inputs = new ExtraInputs(ids.graph)): ForwardValues {
   const g = ids.graph;
-  let x = g.scope('embed', () => embed(cfg, w, ids, pos));
+  const plan = resolvePlan(options.plan, cfg.nLayers);
+  const edits = options.edits ?? {};
+  const editResidual = (index: number, x: Value): Value => (edits.residual ? checkEdit('residual', x, edits.residual(index, x, inputs)) : x);
+  let x = editResidual(0, g.scope('embed', () => embed(cfg, w, ids, pos)));
   const hiddenStates = [x];
-  for (let i = 0; i < cfg.nLayers; i++) {
-    x = g.scope(`layers.${i}`, () => block(cfg, w, i, x, pos));
+  const sites: BlockSites[] = [];
+  plan.forEach((layer, step) => {
+    const s = g.scope(`layers.${layer}`, () => block(cfg, w, { step, layer }, x, pos, edits, inputs));
+    sites.push(s);
+    x = editResidual(step + 1, s.residOut);
     hiddenStates.push(x);
-  }
+  });
   const finalNormInput = x;
   const normed = g.scope('final_norm', () => finalNorm(cfg, w, x));
-  hiddenStates[cfg.nLayers] = normed;
+  hiddenStates[plan.length] = normed;
   const logits = options.logits === false ? normed : g.scope('lm_head', () => outputHead(cfg, w, normed));
-  return { hiddenStates, finalNormInput, logits };
+  return { hiddenStates, finalNormInput, logits, sites, plan };
 }
