@@ -10,7 +10,8 @@ import type { ModelWeights } from './load-weights.js';
 import type { ModelConfig } from './model-config.js';
 import { alibiBias, attentionMask, batchShape, distinctWindows, maskInputName, positionIds, rotaryTables, type Batch } from './position-inputs.js';
 import { ExtraInputs, type ForwardOptions } from './interventions.js';
-import { forwardGraph, positionInputs, WeightInputs, type ForwardValues, type PositionValues } from './transformer.js';
+import { forwardGraph, type ForwardValues } from './transformer.js';
+import { positionInputs, WeightInputs, type PositionValues } from './graph-inputs.js';
 
 export interface ForwardResult {
   /** [B, T, vocab] */

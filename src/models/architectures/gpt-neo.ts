@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { decoderConfig, num, type Activation } from '../model-config.js';
+import { activationFrom, decoderConfig, num } from '../model-config.js';
 
 /** Expands GPT-Neo's attention_types, e.g. [[["global","local"], 12]], to one entry per layer. */
 function attentionLayers(hf: Record<string, unknown>, nLayers: number): string[] {
@@ -23,7 +23,7 @@ export const gptNeo: Architecture = {
       dFF: num(hf, 'intermediate_size', 4 * d), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'max_position_embeddings'),
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
       position: { kind: 'learned', offset: 0 },
-      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new',
+      activation: activationFrom(hf, ['activation_function'], 'gelu_new'),
       tiedEmbeddings: hf.tie_word_embeddings !== false,
       attnScale: 1,
       localWindow: attentionLayers(hf, nLayers).map((t) => (t === 'local' ? window : null)),
@@ -36,7 +36,7 @@ export const gptNeo: Architecture = {
       const a = `${p}.attn.attention`;
       return {
         ln1: `${p}.ln_1`, ln2: `${p}.ln_2`, qkv: { q: `${a}.q_proj`, k: `${a}.k_proj`, v: `${a}.v_proj` }, o: `${a}.out_proj`,
-        up: `${p}.mlp.c_fc`, down: `${p}.mlp.c_proj`,
+        mlpIn: { up: `${p}.mlp.c_fc` }, down: `${p}.mlp.c_proj`,
       };
     },
   }),
