@@ -61,4 +61,8 @@ test('blocks are decided by the config: layer_types, softcaps, q/k norms, activa
   assert.throws(() => architectureFor('gpt2').parseConfig({ model_type: 'gpt2', n_embd: 8, n_head: 2, n_layer: 1, vocab_size: 10, n_positions: 8, activation_function: 42 }), /unsupported activation_function 42/);
   assert.equal(architectureFor('gpt2').parseConfig({ model_type: 'gpt2', n_embd: 8, n_head: 2, n_layer: 1, vocab_size: 10, n_positions: 8, activation_function: 'gelu_pytorch_tanh' }).activation, 'gelu_new');
   assert.throws(() => architectureFor('gemma2').parseConfig({ ...base, model_type: 'gemma2', attn_logit_softcapping: -1 }), /'attn_logit_softcapping' must be a positive number or null/);
+  const neo = { model_type: 'gpt_neo', hidden_size: 8, num_heads: 2, num_layers: 2, vocab_size: 10, max_position_embeddings: 8, window_size: 3 };
+  assert.deepEqual(architectureFor('gpt_neo').parseConfig({ ...neo, attention_types: [[['global', 'local'], 1]] }).localWindow, [null, 3]);
+  assert.throws(() => architectureFor('gpt_neo').parseConfig({ ...neo, attention_types: [[['global', 'sparse'], 1]] }), /unknown attention type "sparse"/);
+  assert.throws(() => architectureFor('gpt_neo').parseConfig({ ...neo, attention_types: [['global', 2]] }), /malformed attention_types entry/);
 });

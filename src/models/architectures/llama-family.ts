@@ -39,9 +39,10 @@ export function llamaFamily(v: LlamaVariant): Architecture {
       const nHeads = num(hf, 'num_attention_heads');
       const nLayers = num(hf, 'num_hidden_layers');
       const headDim = num(hf, 'head_dim', d / nHeads);
-      const rs = hf.rope_scaling as { rope_type?: string; type?: string } | null | undefined;
-      if (rs && (rs.rope_type ?? rs.type) !== 'default') {
-        throw new Error(`config.json: rope_scaling '${rs.rope_type ?? rs.type}' is not supported yet`);
+      const rs = hf.rope_scaling;
+      if (rs !== undefined && rs !== null) {
+        const kind = typeof rs === 'object' ? ((rs as Record<string, unknown>).rope_type ?? (rs as Record<string, unknown>).type) : rs;
+        if (kind !== 'default') throw new Error(`config.json: rope_scaling '${String(kind)}' is not supported yet`);
       }
       const queryScalar = optionalNum(hf, 'query_pre_attn_scalar');
       const tied = hf.tie_word_embeddings;
