@@ -44,17 +44,16 @@ export function embed(cfg: ModelConfig, w: WeightInputs, ids: Value, pos: Positi
 }
 
 /** One block at `ref.layer`'s weights and settings on residual x, with its named sites and any edits applied. */
-export function block(cfg: ModelConfig, w: WeightInputs, ref: BlockRef, x: Value, pos: PositionValues, edits: ForwardEdits = {}, inputs?: ExtraInputs): BlockSites {
-  const extra = (): ExtraInputs => inputs ?? new ExtraInputs(x.graph);
+export function block(cfg: ModelConfig, w: WeightInputs, ref: BlockRef, x: Value, pos: PositionValues, edits: ForwardEdits = {}, inputs = new ExtraInputs(x.graph)): BlockSites {
   const pieces = blockPieces(cfg, w, ref.layer, pos, {
-    attnOut: (a) => (edits.attnOut ? checkEdit('attnOut', a, edits.attnOut(ref, a, extra())) : a),
-    mlpOut: (m) => (edits.mlpOut ? checkEdit('mlpOut', m, edits.mlpOut(ref, m, extra())) : m),
+    attnOut: (a) => (edits.attnOut ? checkEdit('attnOut', a, edits.attnOut(ref, a, inputs)) : a),
+    mlpOut: (m) => (edits.mlpOut ? checkEdit('mlpOut', m, edits.mlpOut(ref, m, inputs)) : m),
   });
   const { attnOut, residMid, mlpOut } = BLOCK_LAYOUTS[cfg.residual](pieces, x);
   let update = op.add(attnOut, mlpOut);
   let residOut: Value;
   if (edits.blockUpdate) {
-    update = checkEdit('blockUpdate', update, edits.blockUpdate(ref, update, x, extra()));
+    update = checkEdit('blockUpdate', update, edits.blockUpdate(ref, update, x, inputs));
     residOut = op.add(x, update);
   } else {
     // (x + attn) + mlp, the order of the reference implementations' additions.

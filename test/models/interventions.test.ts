@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Graph } from '../../src/graph/graph.js';
+import { Graph, type Value } from '../../src/graph/graph.js';
 import * as op from '../../src/graph/ops.js';
 import { nodeFileSystem } from '../../src/node/file-system.js';
 import { createRuntime } from '../../src/node/runtime.js';
@@ -134,4 +134,25 @@ test('edits are checked: wrong shapes and out-of-range plans fail clearly', asyn
   const batch = idsFor(model, 4);
   assert.throws(() => model.buildGraph(batch, { plan: [0, 9] }), /block plan: 9 is not a block index of this model \(0\.\.4\)/);
   assert.throws(() => model.buildGraph(batch, { edits: { residual: (_i, x) => op.reduceSum(x, [2]) } }), /residual edit must return \[2, 4, 64\] float32/);
+});
+
+test('zeroed attention and MLP outputs equal a deleted block; compiled runners take edit inputs per run', async () => {
+  const model = await storiesPromise;
+  const batch = idsFor(model, 6, 4);
+  const zero = (v: Value): Value => op.mul(v, 0);
+  const branches = await model.forward(batch, { edits: { attnOut: (b, a) => (b.layer === 2 ? zero(a) : a), mlpOut: (b, m) => (b.layer === 2 ? zero(m) : m) } });
+  const deleted = await model.forward(batch, { plan: [0, 1, 3, 4] });
+  assert.ok(maxAbsDiff(f32(branches.finalNormInput), f32(deleted.finalNormInput)) < 1e-5);
+  assert.equal(maxAbsDiff(f32(branches.hiddenStates[3]!), f32(branches.hiddenStates[2]!)), 0);
+
+  // A steering input declared without data, fed per run through a compiled runner.
+  const d = model.config.dModel;
+  const run = await model.compileForShape(batch, (mg) => ({ h: mg.forward.hiddenStates[2]!, base: mg.forward.sites[1]!.residOut }), {
+    edits: { residual: (i, x, inputs) => (i === 2 ? op.add(x, op.expand(inputs.input('steer', [d]), x.shape)) : x) },
+  });
+  const steer = Float32Array.from({ length: d }, (_, j) => (j % 3) - 1);
+  const r = await run(batch, { steer });
+  const base = f32(r.base!);
+  assert.equal(maxAbsDiff(f32(r.h!), base.map((v, k) => Math.fround(v + steer[k % d]!))), 0);
+  await assert.rejects(run(batch), /graph input 'steer' \[64\] float32 was not fed/);
 });
