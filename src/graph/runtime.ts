@@ -79,10 +79,10 @@ const SMALL_GRAPH_FLOPS = 2e9;
 export function matmulFlops(outputs: readonly Value[]): number {
   let flops = 0;
   for (const v of reachable(outputs)) {
-    if (v.op === 'matmul') {
+    if (v.is('matmul')) {
       const a = v.inputs[0]!;
       flops += 2 * v.size * a.shape[a.rank - 1]!;
-    } else if (v.op === 'gemm') {
+    } else if (v.is('gemm')) {
       const a = v.inputs[0]!;
       flops += 2 * v.size * (v.attrs.transA ? a.shape[0]! : a.shape[1]!);
     }
