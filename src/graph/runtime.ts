@@ -2,6 +2,9 @@
  * Runs graphs on onnxruntime. The onnxruntime module is injected (onnxruntime-node in Node,
  * onnxruntime-web in a browser), so this file stays portable. Sessions are cached by the bytes of the
  * lowered model, i.e. per graph structure and shape signature; weights are always fed as inputs.
+ * A session evicted from the cache is released only when no run is using it, and a caller still
+ * holding its CompiledGraph gets it compiled again on the next run. (Sequence lengths: see
+ * length-buckets.ts, which keeps the number of shape signatures small.)
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { DType, Value } from './graph.js';
@@ -91,17 +94,42 @@ export function matmulFlops(outputs: readonly Value[]): number {
 }
 
 export class CompiledGraph {
+  private session: Promise<InferenceSession> | null;
+  private inFlight = 0;
+  private releaseWanted = false;
+
+  /**
+   * `reopen` compiles the session again when a run comes after `release` (the Runtime passes it, so
+   * an evicted graph that a caller still holds keeps working); without it such a run is an error.
+   */
   constructor(
     private readonly ort: OrtModule,
-    private readonly session: InferenceSession,
+    session: InferenceSession | Promise<InferenceSession>,
     readonly inputs: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
     readonly outputs: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
-  ) {}
+    private readonly reopen?: () => Promise<InferenceSession>,
+  ) {
+    this.session = Promise.resolve(session);
+  }
 
   get outputNames(): string[] {
     return [...this.outputs.keys()];
   }
 
+  /** Runs in progress on this graph (its session is not released while any is). */
+  get runsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Whether a session is open (false after release until the next run reopens it). */
+  get isOpen(): boolean {
+    return this.session !== null;
+  }
+
+  /**
+   * Runs the graph. Feeds the graph does not take are ignored, so callers can pass one record of
+   * everything (weights, batch inputs, lens parameters) to any graph built from it.
+   */
   async run(feeds: Record<string, HostArray | HostData>): Promise<Record<string, HostArray>> {
     const ortFeeds: Record<string, Tensor> = {};
     for (const [name, spec] of this.inputs) {
@@ -123,12 +151,32 @@ export class CompiledGraph {
       fetches[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
       out[name] = { data, shape: [...spec.shape] };
     }
-    await this.session.run(ortFeeds, fetches);
+    this.inFlight++;
+    try {
+      if (!this.session) {
+        if (!this.reopen) throw new Error('this compiled graph was released');
+        this.session = this.reopen();
+        this.session.catch(() => (this.session = null));
+      }
+      await (await this.session).run(ortFeeds, fetches);
+    } finally {
+      this.inFlight--;
+      if (this.releaseWanted && this.inFlight === 0) void this.releaseNow().catch(() => undefined);
+    }
     return out;
   }
 
+  /** Releases the session now, or when the runs in flight have finished. */
   release(): Promise<void> {
-    return this.session.release();
+    this.releaseWanted = true;
+    return this.inFlight === 0 ? this.releaseNow() : Promise.resolve();
+  }
+
+  private async releaseNow(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    this.releaseWanted = false;
+    if (s) await (await s).release();
   }
 }
 
@@ -150,9 +198,7 @@ export class Runtime {
     const key = fnv1a(bytes);
     const hit = this.cache.get(key);
     if (hit) {
-      // Refresh LRU position.
-      this.cache.delete(key);
-      this.cache.set(key, hit);
+      this.admit(key, hit); // refreshes its LRU position
       return hit;
     }
     const inputs = new Map(model.inputs.map((i) => [i.name, { dtype: i.dtype as DType, shape: i.dims }]));
@@ -178,16 +224,34 @@ export class Runtime {
         return this.ort.InferenceSession.create(bytes, { ...opts, executionProviders: ['cpu'] });
       }
     };
-    const p = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs));
-    p.catch(() => this.cache.delete(key));
-    this.cache.set(key, p);
+    let compiled: Promise<CompiledGraph> | null = null;
+    // A graph evicted while a caller holds it compiles again on its next run, and counts in the cache again.
+    const reopen = (): Promise<InferenceSession> => {
+      this.admit(key, compiled!);
+      return create();
+    };
+    compiled = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs, reopen));
+    compiled.catch(() => this.cache.get(key) === compiled && this.cache.delete(key));
+    this.admit(key, compiled);
+    return compiled;
+  }
+
+  /** Puts `compiled` at the most recent end of the LRU cache, releasing what falls out (once idle). */
+  private admit(key: string, compiled: Promise<CompiledGraph>): void {
+    const previous = this.cache.get(key);
+    this.cache.delete(key);
+    if (previous && previous !== compiled) this.evict(previous);
+    this.cache.set(key, compiled);
     while (this.cache.size > this.options.maxCachedSessions) {
       const oldest = this.cache.keys().next().value!;
-      const old = this.cache.get(oldest)!;
+      this.evict(this.cache.get(oldest)!);
       this.cache.delete(oldest);
-      void old.then((c) => c.release()).catch(() => undefined);
     }
-    return p;
+  }
+
+  private evict(compiled: Promise<CompiledGraph>): void {
+    // CompiledGraph.release waits for runs in flight, so eviction never pulls a session from under a run.
+    void compiled.then((c) => c.release()).catch(() => undefined);
   }
 
   /** Compiles and runs in one call. */
