@@ -93,6 +93,15 @@ export function matmulFlops(outputs: readonly Value[]): number {
   return flops;
 }
 
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+}
+
+function describeOutputs(names: Iterable<string>): string {
+  const all = [...names];
+  return all.length > 4 ? `${all.slice(0, 4).join(', ')} and ${all.length - 4} more` : all.join(', ');
+}
+
 export class CompiledGraph {
   private session: Promise<InferenceSession> | null;
   private inFlight = 0;
@@ -158,7 +167,10 @@ export class CompiledGraph {
         this.session = this.reopen();
         this.session.catch(() => (this.session = null));
       }
-      await (await this.session).run(ortFeeds, fetches);
+      const session = await this.session;
+      await session.run(ortFeeds, fetches).catch((e: unknown) => {
+        throw new Error(`onnxruntime failed running the graph computing ${describeOutputs(this.outputs.keys())}: ${firstLine(e)}`, { cause: e });
+      });
     } finally {
       this.inFlight--;
       if (this.releaseWanted && this.inFlight === 0) void this.releaseNow().catch(() => undefined);
@@ -212,16 +224,20 @@ export class Runtime {
     };
     const threads = this.options.intraOpNumThreads ?? (matmulFlops(Object.values(outputs)) < SMALL_GRAPH_FLOPS ? 1 : undefined);
     if (threads) opts.intraOpNumThreads = threads;
+    const failed = (e: unknown): Error =>
+      new Error(`onnxruntime could not compile the graph computing ${describeOutputs(outputSpecs.keys())} (${model.nodes.length} nodes): ${firstLine(e)}`, { cause: e });
     const create = async (): Promise<InferenceSession> => {
       try {
         return await this.ort.InferenceSession.create(bytes, opts);
       } catch (e) {
         // A GPU provider whose libraries are missing must not make the library unusable: fall back to CPU.
         const eps = this.options.executionProviders;
-        if (eps.length === 1 && eps[0] === 'cpu') throw e;
-        console.warn(`tuned-lens: execution provider ${eps.join(', ')} failed (${(e as Error).message.split('\n')[0]}); using the CPU`);
+        if (eps.length === 1 && eps[0] === 'cpu') throw failed(e);
+        console.warn(`tuned-lens: execution provider ${eps.join(', ')} failed (${firstLine(e)}); using the CPU`);
         this.options.executionProviders = ['cpu'];
-        return this.ort.InferenceSession.create(bytes, { ...opts, executionProviders: ['cpu'] });
+        return this.ort.InferenceSession.create(bytes, { ...opts, executionProviders: ['cpu'] }).catch((cpuError: unknown) => {
+          throw failed(cpuError);
+        });
       }
     };
     let compiled: Promise<CompiledGraph> | null = null;

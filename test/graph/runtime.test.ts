@@ -143,3 +143,20 @@ test('bucketing: prompts of 5 and 7 tokens share one session and give the unpadd
   // One session for the bucket of 8, one per exact length.
   assert.equal(model.runtime.cachedSessions - before, 3);
 });
+
+test('onnxruntime errors are wrapped with the graph they came from and kept as the cause', async () => {
+  const boom = new Error('Non-zero status code returned while running Gather node');
+  const fake: OrtModule = {
+    Tensor: ort.Tensor as unknown as OrtModule['Tensor'],
+    InferenceSession: { create: async () => ({ run: () => Promise.reject(boom), release: async () => undefined }) as unknown as InferenceSession },
+  };
+  const rt = new Runtime(fake);
+  const err = await rt.run(doubled(2), { x: new Float32Array(2) }).then(
+    () => assert.fail('the run should fail'),
+    (e: Error) => e,
+  );
+  assert.match(err.message, /failed running the graph computing y: Non-zero status code/);
+  assert.equal(err.cause, boom);
+  const failing = new Runtime({ ...fake, InferenceSession: { create: () => Promise.reject(boom) } });
+  await assert.rejects(failing.compile(doubled(2)), (e: Error) => /could not compile the graph computing y \(1 nodes\)/.test(e.message) && e.cause === boom);
+});
