@@ -160,3 +160,9 @@ test('onnxruntime errors are wrapped with the graph they came from and kept as t
   const failing = new Runtime({ ...fake, InferenceSession: { create: () => Promise.reject(boom) } });
   await assert.rejects(failing.compile(doubled(2)), (e: Error) => /could not compile the graph computing y \(1 nodes\)/.test(e.message) && e.cause === boom);
 });
+
+test('a run ignores feeds its graph does not take, so callers need not filter them', async () => {
+  const rt = createRuntime({ intraOpNumThreads: 1 });
+  const r = await rt.run(doubled(2), { x: new Float32Array([1, 2]), unused: new Float32Array(5) });
+  assert.deepEqual(Array.from(r.y!.data as Float32Array), [2, 4]);
+});
