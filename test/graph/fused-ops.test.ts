@@ -133,3 +133,13 @@ for (const name of ['bloom', 'gpt_neo']) {
     await checkModelGradient(await loadModelFrom(nodeFileSystem, { kind: 'hf-folder', dir: goldenPath('tiny-random', name) }, runtime, name));
   });
 }
+
+test('lowering a graph twice gives the same bytes (decompositions are built once), so its session is reused', () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [2, 8]);
+  const y = op.rmsNorm(op.attention(op.reshape(x, [1, 2, 8]), op.reshape(x, [1, 2, 8]), op.reshape(x, [1, 2, 8]), { numHeads: 2, scale: 1, softcap: 3 }), null, 1e-6);
+  const [dx] = gradients(op.reduceSum(y, [0, 1, 2]), [x]);
+  const first = encodeOnnxModel(lowerToOnnx({ y, dx: dx! }));
+  const second = encodeOnnxModel(lowerToOnnx({ y, dx: dx! }));
+  assert.deepEqual(second, first);
+});
