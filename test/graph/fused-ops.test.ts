@@ -10,6 +10,8 @@ import * as op from '../../src/graph/ops.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { lowerToOnnx } from '../../src/graph/onnx-lowering.js';
 import { encodeOnnxModel } from '../../src/graph/onnx-proto.js';
+import type { OpTable } from '../../src/graph/op-definition.js';
+import { OPS } from '../../src/graph/op-set.js';
 import { createRuntime } from '../../src/node/runtime.js';
 import { nodeFileSystem } from '../../src/node/file-system.js';
 import { loadModelFrom } from '../../src/models/load-model.js';
@@ -142,4 +144,16 @@ test('lowering a graph twice gives the same bytes (decompositions are built once
   const first = encodeOnnxModel(lowerToOnnx({ y, dx: dx! }));
   const second = encodeOnnxModel(lowerToOnnx({ y, dx: dx! }));
   assert.deepEqual(second, first);
+});
+
+test('the op table is complete by construction: tsc rejects one without an op', () => {
+  const { attention: _dropped, ...withoutAttention } = OPS;
+  // @ts-expect-error the attention definition is missing (npm test typechecks this file)
+  const incomplete: OpTable = withoutAttention;
+  assert.equal(Object.keys(incomplete).length, Object.keys(OPS).length - 1);
+  for (const [name, def] of Object.entries(OPS)) {
+    assert.ok(typeof def.lower === 'function', `${name} has a lowering`);
+    if (def.tier === 'fused') assert.ok(typeof def.decompose === 'function', `${name} has a decomposition`);
+    else assert.ok(def.vjp === 'none' || typeof def.vjp === 'function', `${name} has a gradient rule`);
+  }
 });
