@@ -6,6 +6,7 @@ export { Graph, Value, GraphShapeError, type DType } from './graph/graph.js';
 export * as ops from './graph/ops.js';
 export { gradients } from './graph/autodiff.js';
 export { Runtime, CompiledGraph, type OrtModule, type RuntimeOptions, type HostArray } from './graph/runtime.js';
+export { bucketLength, padAxis, trimAxis } from './graph/length-buckets.js';
 export type { FileSystem, RandomAccessFile } from './io/file-system.js';
 export type { HostTensor, WeightSource } from './formats/weights.js';
 export { openSafetensors, openSafetensorsCheckpoint, serializeSafetensors, writeSafetensors } from './formats/safetensors.js';
