@@ -126,6 +126,11 @@ export interface RowBlock {
   /** Logits of `rows` through `lens`, stacked [rows, B, positions, vocab] (one unembedding matmul). */
   logits(lens: Lens, rows: readonly RowRef[], options?: LensLayerOptions): Value;
   /**
+   * Logits of values built in this graph (edited hidden states, hidden states plus a direction input…),
+   * each through the lens layer it names (null: the model's head alone), stacked [n, ...shape, vocab].
+   */
+  logitsOf(lens: Lens, rows: readonly { h: Value; layer: number | null }[], options?: LensLayerOptions): Value;
+  /**
    * A per-position input [B, positions, ...inner]. Its data is given to `run` whole ([B, T, ...inner])
    * and cut into blocks here; padding positions read zeros.
    */
@@ -219,11 +224,14 @@ export class CompiledRows {
         return input(FINAL, 'float32', [B, tb, d]);
       },
       logits: (lens, rows, opts = {}) => {
-        useLens(lens);
         const values = rows.map((r) =>
           r === 'output' ? { h: block.finalResidual(), layer: null } : typeof r === 'number' ? { h: block.hidden(r), layer: r } : { h: block.hidden(r.hidden), layer: r.translator },
         );
-        return stackedLensLogits(lens, weights, values, opts);
+        return block.logitsOf(lens, values, opts);
+      },
+      logitsOf: (lens, rows, opts = {}) => {
+        useLens(lens);
+        return stackedLensLogits(lens, weights, rows, opts);
       },
       positionInput: (name, dtype, inner = []) => {
         positionInputs.set(name, inner.reduce((a, b) => a * b, 1));
