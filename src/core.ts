@@ -27,4 +27,5 @@ export { chunkAndTokenize, prepareChunks, natsToBpb } from './data/chunking.js';
 export { trainLens, type TrainConfig, type StepReport } from './train/trainer.js';
 export { evaluateLenses, type EvalResult, type MetricsLayout } from './eval/evaluate.js';
 export { buildHeatmapOption } from './viz/heatmap-chart.js';
+export { trajectoryHeatmap, type ToHeatmapOptions } from './viz/trajectory-heatmap.js';
 export type { HeatmapData } from './viz/heatmap-data.js';
