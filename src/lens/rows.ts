@@ -196,10 +196,12 @@ export class CompiledRows {
     const lenses: Lens[] = [];
     const positionInputs = new Map<string, number>(); // name → elements per position
     const hiddenInputs = new Map<string, number | 'final'>();
+    // Declared once per name; asking again for the same name with another type is a reduction's bug.
     const input = (name: string, dtype: DType, shape: readonly number[]): Value => {
       const existing = g.inputs.get(name);
-      if (existing) return existing;
-      return g.input(name, dtype, shape);
+      if (!existing) return g.input(name, dtype, shape);
+      if (existing.dtype !== dtype || existing.shape.join() !== shape.join()) throw new Error(`row graph input '${name}' is already declared as ${existing.describe()}`);
+      return existing;
     };
     const useLens = (lens: Lens): void => {
       if (lens.model !== model) throw new Error('every lens of a row reduction must be on the same model');
