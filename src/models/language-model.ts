@@ -56,7 +56,7 @@ export class LanguageModel {
 
   /**
    * Declares the forward pass for `batch` in a new graph; add outputs and run it with `run`. Options:
-   * a block plan, edits at the named sites, and `fusedAttention: false` to differentiate through attention.
+   * a block plan, edits at the named sites, and `fusedAttention: false` for attention built as its decomposition.
    */
   buildGraph(batch: Batch, options: ForwardOptions = {}): ModelGraph {
     const [B, T] = batchShape(batch);
