@@ -29,6 +29,9 @@ export interface RuntimeOptions {
   intraOpNumThreads?: number;
   /** How many compiled sessions to keep (least recently used are released). */
   maxCachedSessions?: number;
+  /** Hand onnxruntime pre-allocated output tensors to write into (onnxruntime-node: no second copy of large
+   * results). onnxruntime-web computes in WebAssembly memory and ignores them: set false there. Default true. */
+  preallocateOutputs?: boolean;
 }
 
 const ORT_TYPE: Record<DType, Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
@@ -98,6 +101,7 @@ export class CompiledGraph {
     private readonly session: InferenceSession,
     readonly inputs: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
     readonly outputs: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
+    private readonly preallocateOutputs = true,
   ) {}
 
   get outputNames(): string[] {
@@ -115,10 +119,15 @@ export class CompiledGraph {
       if (data.length !== n) throw new Error(`graph input '${name}' expects shape [${spec.shape.join(', ')}] (${n} elements), got ${data.length} elements`);
       ortFeeds[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
     }
+    const out: Record<string, HostArray> = {};
+    if (!this.preallocateOutputs) {
+      const results = await this.session.run(ortFeeds);
+      for (const name of this.outputNames) out[name] = { data: results[name]!.data as HostData, shape: [...this.outputs.get(name)!.shape] };
+      return out;
+    }
     // Outputs are allocated here and handed to onnxruntime, which writes into them directly: no
     // second copy of a large result (e.g. [T, vocab] logits) on the way to JavaScript.
     const fetches: Record<string, Tensor> = {};
-    const out: Record<string, HostArray> = {};
     for (const name of this.outputNames) {
       const spec = this.outputs.get(name)!;
       const data = allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
@@ -159,6 +168,7 @@ export class Runtime {
       maxCachedSessions: options.maxCachedSessions ?? 32,
       intraOpNumThreads: options.intraOpNumThreads,
       fallbackToCpu: options.fallbackToCpu ?? true,
+      preallocateOutputs: options.preallocateOutputs ?? true,
     };
   }
 
@@ -199,7 +209,7 @@ export class Runtime {
         return this.ort.InferenceSession.create(bytes, { ...opts, executionProviders: ['cpu'] });
       }
     };
-    const p = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs));
+    const p = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs, this.options.preallocateOutputs));
     p.catch(() => this.cache.delete(key));
     this.cache.set(key, p);
     while (this.cache.size > this.options.maxCachedSessions) {
