@@ -39,7 +39,7 @@ let nextSpec = 0;
 
 async function chooseBackend(ort: OrtWeb): Promise<BackendInfo> {
   const isolated = scope.crossOriginIsolated === true;
-  const threads = isolated ? Math.max(1, Math.min(4, (scope.navigator.hardwareConcurrency ?? 2) - 1)) : 1;
+  const threads = isolated ? Math.max(1, Math.min(4, scope.navigator.hardwareConcurrency ?? 1)) : 1;
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.wasmPaths = new URL('ort/', siteBase).href;
   let webgpuUnavailable: string | null = null;

@@ -1,4 +1,8 @@
-/** A minimal static file server for the web build's tests: loopback only, optional cross-origin isolation. */
+/**
+ * A minimal static file server for the web build (`tuned-lens web --serve`, and its tests): GET/HEAD with
+ * byte ranges, no directory listings, nothing outside the root, optional cross-origin isolation headers
+ * (onnxruntime-web needs them for threads).
+ */
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,13 +19,15 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveStatic(root: string, options: { isolated?: boolean } = {}): Promise<StaticServer> {
+export async function serveStatic(dir: string, options: { isolated?: boolean; port?: number; host?: string } = {}): Promise<StaticServer> {
+  const root = nodePath.resolve(dir);
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
     requests.push(`${req.method} ${path}${req.headers.range ? ` ${req.headers.range}` : ''}`);
-    const file = nodePath.join(root, nodePath.normalize(path === '/' ? '/index.html' : path));
-    if (!file.startsWith(root)) return void res.writeHead(403).end();
+    const file = nodePath.resolve(root, `.${nodePath.posix.normalize(path === '/' ? '/index.html' : path)}`);
+    if (file !== root && !file.startsWith(root + nodePath.sep)) return void res.writeHead(403).end();
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { Allow: 'GET, HEAD' }).end();
     let size: number;
     try {
       const st = statSync(file);
@@ -43,7 +49,11 @@ export async function serveStatic(root: string, options: { isolated?: boolean } 
     if (req.method === 'HEAD') return void res.end();
     createReadStream(file).pipe(res);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, resolve);
+  });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, requests, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`, requests, close: () => new Promise((r) => server.close(() => r())) };
 }
