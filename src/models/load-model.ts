@@ -3,6 +3,7 @@
  */
 import type { FileSystem } from '../io/file-system.js';
 import type { Runtime } from '../graph/runtime.js';
+import { checkModelSizes } from '../formats/config-checks.js';
 import { readHfConfig } from '../formats/hf-config.js';
 import { openLlama2cCheckpoint } from '../formats/llama2c.js';
 import { openSafetensorsCheckpoint } from '../formats/safetensors.js';
@@ -36,6 +37,7 @@ export async function loadModelFrom(fs: FileSystem, source: LoadableSource, runt
   try {
     const arch = architectureFor(hf.model_type, where);
     const cfg = arch.parseConfig(hf);
+    checkModelSizes(cfg, where, weights.names(), weights.path);
     const tensors = await loadWeights(arch, cfg, weights);
     return new LanguageModel(name ?? where, cfg, arch, tensors, tokenizer ?? new IdsOnlyTokenizer(cfg.vocabSize), runtime);
   } finally {
