@@ -4,7 +4,7 @@
  * that every size it declares, under any architecture's name for it, is a sane integer (see config-checks.ts).
  */
 import type { FileSystem } from '../io/file-system.js';
-import { checkSize, type SizeKind } from './config-checks.js';
+import { checkSize, SIZE_LIMITS, type SizeKind } from './config-checks.js';
 
 export interface HfConfig {
   model_type: string;
@@ -59,6 +59,21 @@ const KV_HEAD_KEYS = ['num_key_value_heads', 'n_kv_heads'];
 function checkSizes(cfg: Record<string, unknown>, path: string): void {
   for (const [key, kind] of Object.entries(SIZE_KEYS)) {
     if (cfg[key] !== undefined && cfg[key] !== null) checkSize(path, key, cfg[key], kind);
+  }
+  // GPT-Neo's [[pattern, repeat], ...] expands to one entry per layer: bound it like a layer count.
+  const types = cfg.attention_types;
+  if (types !== undefined && types !== null) {
+    const bad = (): never => {
+      throw new Error(`${path}: "attention_types" must be a list of [[layer kinds...], repeat count] pairs describing at most ${SIZE_LIMITS.layers} layers`);
+    };
+    if (!Array.isArray(types)) bad();
+    let layers = 0;
+    for (const entry of types as unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2 || !Array.isArray(entry[0]) || !entry[0].every((k) => typeof k === 'string')) bad();
+      const [pattern, repeat] = entry as [string[], unknown];
+      layers += pattern.length * checkSize(path, 'attention_types repeat count', repeat, 'layers');
+      if (layers > SIZE_LIMITS.layers) bad();
+    }
   }
   const first = (keys: string[]): [string, number] | null => {
     const k = keys.find((key) => typeof cfg[key] === 'number');

@@ -140,7 +140,7 @@ test('a pickle GLOBAL name that is not UTF-8 is a clear error naming the file', 
   await assert.rejects(parseTorchStateDict(zip, 'x.pt'), /^Error: x\.pt: invalid UTF-8 in a pickle GLOBAL name at byte \d+/);
 });
 
-test('a FIFO given as a parameter file is refused at once instead of blocking forever', { skip: process.platform === 'win32' }, async () => {
+test('a FIFO given as a parameter file is refused at once instead of blocking forever', { skip: process.platform === 'win32', timeout: 10_000 }, async () => {
   const fifo = join(tmp, 'params.safetensors');
   execFileSync('mkfifo', [fifo]);
   await assert.rejects(openSafetensors(fs, fifo), /params\.safetensors: is a named pipe \(FIFO\), not a regular file/);
