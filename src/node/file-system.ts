@@ -72,6 +72,9 @@ export class NodeFileSystem implements FileSystem {
       throw e;
     }
   }
+  async remove(path: string): Promise<void> {
+    await fsp.rm(path, { force: true });
+  }
   async mkdirp(dir: string): Promise<void> {
     await fsp.mkdir(dir, { recursive: true });
   }
