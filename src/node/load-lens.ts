@@ -1,12 +1,12 @@
-/** Node entry: resolve a lens spec (folder or pretrained id) and build a TunedLens for a model. */
+/** Node entry: resolve a lens spec (folder, pretrained id, or `default`) and build a TunedLens for a model. */
 import { nodeFileSystem } from './file-system.js';
-import { resolveLens, type ResolveLensOptions } from '../hub/lens-source.js';
+import { bundledLensDir, DEFAULT_LENS, resolveLens, type ResolveLensOptions } from '../hub/lens-source.js';
 import { readLensFolder } from '../lens/lens-files.js';
 import { TunedLens } from '../lens/lens.js';
 import type { LanguageModel } from '../models/language-model.js';
 
 export async function loadTunedLens(model: LanguageModel, spec: string, options: ResolveLensOptions = {}): Promise<TunedLens> {
-  const dir = await resolveLens(spec, options);
+  const dir = spec === DEFAULT_LENS ? bundledLensDir(model.name) : await resolveLens(spec, options);
   const folder = await readLensFolder(nodeFileSystem, dir);
   const { d_model: d, num_hidden_layers: L } = folder.config;
   if (d !== model.config.dModel || L !== model.nLayers) {

@@ -16,7 +16,7 @@ import {
   type Translator,
   type TunedLensConfig,
 } from '../../src/lens/lens-files.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 
 const fs = new NodeFileSystem();
 const GOLDEN = join(sharedDir(), 'golden', 'reference-lens');
