@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.js';
-import { sharedDataDir } from '../../src/hub/model-source.js';
+import { sharedDataDir } from '../../test/helpers/shared-data.js';
 import { serveStatic } from '../../src/node/static-server.js';
 import { ViewerEngine } from '../../src/viewer/engine.js';
 import { nodeEngineLoaders } from '../../src/viewer/node-loaders.js';

@@ -7,6 +7,10 @@
  *
  * We also write and prefer `params.safetensors` (same keys, float32): it needs no pickle parsing and can be read
  * lazily. `params.pt` is still written so that the reference Python package can load our lenses.
+ *
+ * The files of one folder always agree: `params.safetensors` is written last and its metadata records the sha256
+ * of the `config.json` and `params.pt` written with it; the reader checks them, so a folder where an interrupted
+ * write left new and old files side by side is refused instead of loaded half-new.
  */
 import type { FileSystem } from '../io/file-system.js';
 import { openSafetensors, serializeSafetensors } from '../formats/safetensors.js';
@@ -50,6 +54,28 @@ const CONFIG_FILE = 'config.json';
 const SAFETENSORS_FILE = 'params.safetensors';
 const TORCH_FILE = 'params.pt';
 const LENS_TYPE = 'linear_tuned_lens';
+/** `params.safetensors` metadata keys: the sha256 of the files written together with it. */
+const CONFIG_SHA256 = 'config_sha256';
+const TORCH_SHA256 = 'params_pt_sha256';
+
+/** sha256 through WebCrypto (Node 20 and browsers alike; core code imports no node:crypto). */
+async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
+  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : (bytes as Uint8Array<ArrayBuffer>);
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', data));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Throws when `path` does not have the sha256 `params.safetensors` recorded for it. */
+async function checkRecordedHash(fs: FileSystem, path: string, recorded: string | undefined, stPath: string): Promise<void> {
+  if (recorded === undefined || !(await fs.exists(path))) return;
+  const actual = await sha256Hex(await fs.readBytes(path));
+  if (actual !== recorded) {
+    throw new Error(
+      `${path} is not the file written together with ${stPath} (sha256 ${actual.slice(0, 12)}…, recorded ${recorded.slice(0, 12)}…): ` +
+        `the lens folder holds files from different writes, probably an interrupted one. Write the lens again, or delete the folder.`,
+    );
+  }
+}
 
 /** The dataclass fields of the reference `TunedLensConfig`, in declaration order (= json.dump order). */
 const CONFIG_KEYS = [
@@ -230,13 +256,16 @@ export async function readLensFolder(fs: FileSystem, dir: string, options: ReadL
   if (!(await fs.isDirectory(dir))) throw new Error(`${dir}: lens folder not found (expected a directory with ${CONFIG_FILE} and ${TORCH_FILE} or ${SAFETENSORS_FILE})`);
   const configPath = fs.join(dir, CONFIG_FILE);
   if (!(await fs.exists(configPath))) throw new Error(`${configPath}: not found; a lens folder needs ${CONFIG_FILE}`);
-  const config = parseLensConfig(await fs.readText(configPath), configPath, options.warn);
+  const configText = await fs.readText(configPath);
+  const config = parseLensConfig(configText, configPath, options.warn);
   options.checkConfig?.(config, configPath);
 
   const stPath = fs.join(dir, SAFETENSORS_FILE);
   if (await fs.exists(stPath)) {
     const src = await openSafetensors(fs, stPath);
     try {
+      await checkRecordedHash(fs, configPath, src.metadata[CONFIG_SHA256], stPath);
+      await checkRecordedHash(fs, fs.join(dir, TORCH_FILE), src.metadata[TORCH_SHA256], stPath);
       checkParameters(config, src.names(), (n) => src.shape(n), stPath);
       const tensors = new Map<string, HostTensor>();
       for (const n of lensParameterNames(config)) tensors.set(n, await src.readFloat32(n));
@@ -263,8 +292,9 @@ export async function readLensFolder(fs: FileSystem, dir: string, options: ReadL
 /**
  * Writes a lens folder readable both by `readLensFolder` and by the reference Python package: `params.safetensors`,
  * `params.pt` (byte-identical to what torch 1.13's `torch.save` writes for the same float32 tensors) and
- * `config.json` (byte-identical to the reference's json.dump). Each file is written atomically; config.json last, so
- * a folder that has a config.json also has its parameters.
+ * `config.json` (byte-identical to the reference's json.dump). Each file is written atomically, in the order
+ * params.pt, config.json, params.safetensors (which records the sha256 of the other two, see the file comment);
+ * temporary files that killed writes left in the folder are removed.
  */
 export async function writeLensFolder(fs: FileSystem, dir: string, config: TunedLensConfig, translators: readonly Translator[]): Promise<void> {
   // Round-trip the config through the parser so that nothing invalid is ever written.
@@ -284,7 +314,20 @@ export async function writeLensFolder(fs: FileSystem, dir: string, config: Tuned
   }
 
   await fs.mkdirp(dir);
-  await fs.writeAtomic(fs.join(dir, SAFETENSORS_FILE), serializeSafetensors(sd));
-  await fs.writeAtomic(fs.join(dir, TORCH_FILE), serializeTorchStateDict(sd, 'params'));
-  await fs.writeAtomic(fs.join(dir, CONFIG_FILE), serializeLensConfig(cfg));
+  const torchBytes = serializeTorchStateDict(sd, 'params');
+  const configText = serializeLensConfig(cfg);
+  await fs.writeAtomic(fs.join(dir, TORCH_FILE), torchBytes);
+  await fs.writeAtomic(fs.join(dir, CONFIG_FILE), configText);
+  const recorded = { [CONFIG_SHA256]: await sha256Hex(configText), [TORCH_SHA256]: await sha256Hex(torchBytes) };
+  await fs.writeAtomic(fs.join(dir, SAFETENSORS_FILE), serializeSafetensors(sd, recorded));
+  await removeStaleTemporaries(fs, dir);
+}
+
+/** Deletes `<lens file>.tmp-…` files (what `writeAtomic` leaves behind when the process is killed mid-write). */
+async function removeStaleTemporaries(fs: FileSystem, dir: string): Promise<void> {
+  if (!fs.remove) return;
+  const prefixes = [CONFIG_FILE, TORCH_FILE, SAFETENSORS_FILE].map((f) => `${f}.tmp-`);
+  for (const name of await fs.list(dir)) {
+    if (prefixes.some((p) => name.startsWith(p))) await fs.remove(fs.join(dir, name));
+  }
 }

@@ -105,6 +105,9 @@ export class NodeFileSystem implements FileSystem {
       throw writeError(path, e);
     }
   }
+  async remove(path: string): Promise<void> {
+    await fsp.rm(path, { force: true });
+  }
   async mkdirp(dir: string): Promise<void> {
     await fsp.mkdir(dir, { recursive: true });
   }

@@ -1,6 +1,6 @@
-/** Node entry: resolve a lens spec (folder or pretrained id) and build a TunedLens for a model. */
+/** Node entry: resolve a lens spec (folder, pretrained id, or `default`) and build a TunedLens for a model. */
 import { nodeFileSystem } from './file-system.js';
-import { resolveLens, type ResolveLensOptions } from '../hub/lens-source.js';
+import { bundledLensDir, DEFAULT_LENS, resolveLens, type ResolveLensOptions } from '../hub/lens-source.js';
 import { readLensFolder, type Translator, type WarnFn } from '../lens/lens-files.js';
 import { TunedLens } from '../lens/lens.js';
 import type { LanguageModel } from '../models/language-model.js';
@@ -12,7 +12,7 @@ export interface LoadLensOptions extends ResolveLensOptions {
 
 export async function loadTunedLens(model: LanguageModel, spec: string, options: LoadLensOptions = {}): Promise<TunedLens> {
   const warn = options.warn ?? ((m: string) => console.warn(`warning: ${m}`));
-  const dir = await resolveLens(spec, options);
+  const dir = spec === DEFAULT_LENS ? bundledLensDir(model.name) : await resolveLens(spec, options);
   const folder = await readLensFolder(nodeFileSystem, dir, {
     warn,
     // Refused before any parameter is read: a lens for another shape cannot be used, whatever its files hold.

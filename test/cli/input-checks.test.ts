@@ -11,7 +11,7 @@ import { serializeSafetensors } from '../../src/formats/safetensors.js';
 import { parseJsonlDocuments } from '../../src/data/documents.js';
 import { runCli, runCliInProcess as cli } from '../helpers/cli.js';
 import { goldenPath } from '../helpers/golden.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tl-input-checks-'));
 const STORIES = join(sharedDir(), 'models', 'stories260K');

@@ -21,7 +21,7 @@ import { parseModelConfig } from '../../src/models/load-model.js';
 import { checkModelSizes } from '../../src/formats/config-checks.js';
 import { loadHfTokenizer } from '../../src/tokenizers/hf-tokenizer.js';
 import { parseLlama2cTokenizer } from '../../src/tokenizers/llama2c-tokenizer.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 import { craftZip } from './craft.js';
 
 // ---------------------------------------------------------------------------------------------------------------
