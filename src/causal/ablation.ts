@@ -85,3 +85,16 @@ export function ablateBlockUpdate(x: Value, y: Value, method: AblationMode, mode
   const flat = op.reshape(r, [B * T, d]);
   return op.add(x, op.reshape(op.gather(flat, perm!, 0), [B, T, d]));
 }
+
+/**
+ * The replacement the reference takes from the edited tensor itself (`remove_subspace` on a whole
+ * batch): the mean over every token of `h` [..., d], or `h` at the flattened tokens `perm` (int64).
+ */
+export function replacementFromBatch(h: Value, mode: AblationMode, perm?: Value): Replacement {
+  const d = h.shape[h.rank - 1]!;
+  const flat = op.reshape(h, [-1, d]);
+  if (mode === 'zero') return { mode };
+  if (mode === 'mean') return { mode, replacement: op.reduceMean(flat, [0], true) };
+  if (!perm) h.graph.fail('replacement_from_batch', 'resample ablation needs a permutation');
+  return { mode, replacement: op.reshape(op.gather(flat, perm!, 0), h.shape) };
+}
