@@ -24,6 +24,8 @@ export interface OrtModule {
 export interface RuntimeOptions {
   /** e.g. ['cpu'], ['cuda', 'cpu'], ['webgpu']. */
   executionProviders?: string[];
+  /** When a GPU provider cannot start: fall back to the CPU with a warning (default), or throw. */
+  fallbackToCpu?: boolean;
   intraOpNumThreads?: number;
   /** How many compiled sessions to keep (least recently used are released). */
   maxCachedSessions?: number;
@@ -132,6 +134,18 @@ export class CompiledGraph {
   }
 }
 
+/** Why a GPU provider could not start, in words a user can act on. */
+function explainProviderFailure(eps: string[], e: Error): string {
+  const first = e.message.split('\n')[0] ?? '';
+  if (eps.includes('webgpu') && /adapter/i.test(e.message)) {
+    return `execution provider webgpu found no GPU adapter (WebGPU in Node runs on Vulkan: it needs a GPU, its Vulkan driver and libvulkan.so.1) [${first}]`;
+  }
+  if (eps.includes('cuda') && /providers_cuda|libcu|cuda/i.test(e.message)) {
+    return `execution provider cuda could not load its libraries (fetch them once: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install; see README "GPU") [${first}]`;
+  }
+  return `execution provider ${eps.join(', ')} failed (${first})`;
+}
+
 export class Runtime {
   private readonly cache = new Map<string, Promise<CompiledGraph>>();
   private options: Required<Omit<RuntimeOptions, 'intraOpNumThreads'>> & { intraOpNumThreads?: number };
@@ -140,7 +154,12 @@ export class Runtime {
     private readonly ort: OrtModule,
     options: RuntimeOptions = {},
   ) {
-    this.options = { executionProviders: options.executionProviders ?? ['cpu'], maxCachedSessions: options.maxCachedSessions ?? 32, intraOpNumThreads: options.intraOpNumThreads };
+    this.options = {
+      executionProviders: options.executionProviders ?? ['cpu'],
+      maxCachedSessions: options.maxCachedSessions ?? 32,
+      intraOpNumThreads: options.intraOpNumThreads,
+      fallbackToCpu: options.fallbackToCpu ?? true,
+    };
   }
 
   /** Compiles (or fetches from the cache) the graph computing `outputs`. */
@@ -173,7 +192,9 @@ export class Runtime {
         // A GPU provider whose libraries are missing must not make the library unusable: fall back to CPU.
         const eps = this.options.executionProviders;
         if (eps.length === 1 && eps[0] === 'cpu') throw e;
-        console.warn(`tuned-lens: execution provider ${eps.join(', ')} failed (${(e as Error).message.split('\n')[0]}); using the CPU`);
+        const why = explainProviderFailure(eps, e as Error);
+        if (!this.options.fallbackToCpu) throw new Error(why, { cause: e });
+        console.warn(`tuned-lens: ${why}; using the CPU`);
         this.options.executionProviders = ['cpu'];
         return this.ort.InferenceSession.create(bytes, { ...opts, executionProviders: ['cpu'] });
       }
@@ -193,6 +214,11 @@ export class Runtime {
   /** Compiles and runs in one call. */
   async run(outputs: Record<string, Value>, feeds: Record<string, HostArray | HostData>): Promise<Record<string, HostArray>> {
     return (await this.compile(outputs)).run(feeds);
+  }
+
+  /** The providers sessions are created with now (['cpu'] after a GPU provider failed and fell back). */
+  get executionProviders(): readonly string[] {
+    return this.options.executionProviders;
   }
 
   get cachedSessions(): number {
