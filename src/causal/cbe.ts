@@ -59,6 +59,8 @@ export interface CausalBasis {
   init: Float32Array;
   /** Objective evaluations (graph runs over all tokens) spent. */
   evaluations: number;
+  /** Matmul FLOPs of those evaluations. */
+  flops: number;
   /** Lens influence with the whole k-subspace ablated at once. */
   subspaceEnergy: number;
   seconds: number;
@@ -164,6 +166,7 @@ export async function extractCausalBasis(lens: Lens, layer: number, hidden: Hidd
     k,
     init: Float32Array.from(init.data),
     evaluations: influence.evaluations,
+    flops: influence.flops,
     subspaceEnergy,
     seconds: (performance.now() - started) / 1000,
   };

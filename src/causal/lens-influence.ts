@@ -8,7 +8,7 @@
  * not by tokens × vocabulary, and one compiled session serves every block.
  */
 import type { Value } from '../graph/graph.js';
-import type { CompiledGraph } from '../graph/runtime.js';
+import { matmulFlops, type CompiledGraph } from '../graph/runtime.js';
 import { gradients } from '../graph/autodiff.js';
 import * as op from '../graph/ops.js';
 import type { Lens } from '../lens/lens.js';
@@ -52,6 +52,9 @@ export class LensInfluence {
   private readonly blocks: { h: Float32Array; r: Float32Array | null; w: Float32Array }[] = [];
   /** Number of objective evaluations so far (for progress and benchmarks). */
   evaluations = 0;
+  /** Matmul FLOPs of all evaluations so far (for benchmarks: GFLOP/s against the matmul ceiling). */
+  flops = 0;
+  private readonly flopsPerRun = new Map<number, number>();
 
   constructor(
     readonly lens: Lens,
@@ -97,6 +100,7 @@ export class LensInfluence {
       const kl = op.reduceSum(op.mul(op.exp(logP), op.sub(logP, logQ)), [-1]);
       const loss = op.reduceSum(op.mul(kl, w), [0]);
       const [grad] = gradients(loss, [basis]);
+      this.flopsPerRun.set(m, matmulFlops([loss, grad!]));
       c = this.lens.model.runtime.compile({ loss, grad: grad!, kl });
       this.compiled.set(m, c);
     }
@@ -133,6 +137,7 @@ export class LensInfluence {
       }
     }
     this.evaluations++;
+    this.flops += this.flopsPerRun.get(m)! * this.blocks.length;
     return { value, grad, kl };
   }
 

@@ -209,7 +209,7 @@ async function readCheckpoint(path: string, infoPath: string, layer: number): Pr
     const init = await st.readFloat32(tensorKey(layer, 'init'));
     const info = JSON.parse(await fs.readText(infoPath)) as { subspace_energy: number; seconds: number; evaluations: number };
     const [d, k] = vectors.shape as [number, number];
-    return { layer, vectors: vectors.data, energies: energies.data, mean: mean.data, init: init.data, d, k, evaluations: info.evaluations, subspaceEnergy: info.subspace_energy, seconds: info.seconds };
+    return { layer, vectors: vectors.data, energies: energies.data, mean: mean.data, init: init.data, d, k, evaluations: info.evaluations, flops: 0, subspaceEnergy: info.subspace_energy, seconds: info.seconds };
   } finally {
     await st.close();
   }
