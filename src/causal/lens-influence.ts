@@ -34,6 +34,12 @@ export function defaultBlockTokens(vocabSize: number): number {
   return Math.max(16, Math.floor(8_000_000 / vocabSize));
 }
 
+/**
+ * The clean lens log-probabilities do not depend on the basis: when all of them fit in this many floats
+ * (128 MB) they are computed once and fed, which saves a third of the matmuls of every evaluation.
+ */
+const CLEAN_CACHE_FLOATS = 32 * 1024 * 1024;
+
 export interface LensInfluenceOptions {
   mode: AblationMode;
   /** Mean for mean ablation (default: the mean of `hidden`). */
@@ -55,6 +61,9 @@ export class LensInfluence {
   /** Matmul FLOPs of all evaluations so far (for benchmarks: GFLOP/s against the matmul ceiling). */
   flops = 0;
   private readonly flopsPerRun = new Map<number, number>();
+  /** Per block: the clean lens log-probs [block, vocab], when cached. */
+  private cleanLogProbs: Promise<Float32Array[]> | null = null;
+  private readonly cacheClean: boolean;
 
   constructor(
     readonly lens: Lens,
@@ -67,6 +76,7 @@ export class LensInfluence {
     if (options.mode !== 'zero' && n < 2) throw new Error(`${options.mode} ablation needs at least 2 tokens`);
     this.mean = options.mean ?? rowMean(hidden);
     this.block = Math.min(n, options.blockTokens ?? defaultBlockTokens(lens.model.config.vocabSize));
+    this.cacheClean = Math.ceil(n / this.block) * this.block * lens.model.config.vocabSize <= CLEAN_CACHE_FLOATS;
     for (let s = 0; s < n; s += this.block) {
       const e = Math.min(n, s + this.block);
       const h = new Float32Array(this.block * d);
@@ -95,7 +105,7 @@ export class LensInfluence {
       const mode = this.options.mode;
       const replacement: Value | undefined = mode === 'mean' ? g.input('cbe.mean', 'float32', [1, d]) : mode === 'resample' ? g.input('cbe.r', 'float32', [n, d]) : undefined;
       const ablated = removeSubspace(h, basis, { mode, replacement });
-      const logP = op.logSoftmax(lensLogitsOf(this.lens, weights, h, this.layer));
+      const logP = this.cacheClean ? g.input('cbe.logp', 'float32', [n, this.lens.model.config.vocabSize]) : op.logSoftmax(lensLogitsOf(this.lens, weights, h, this.layer));
       const logQ = op.logSoftmax(lensLogitsOf(this.lens, weights, ablated, this.layer));
       const kl = op.reduceSum(op.mul(op.exp(logP), op.sub(logP, logQ)), [-1]);
       const loss = op.reduceSum(op.mul(kl, w), [0]);
@@ -107,6 +117,27 @@ export class LensInfluence {
     return c;
   }
 
+  private clean(): Promise<Float32Array[]> {
+    if (!this.cleanLogProbs) {
+      this.cleanLogProbs = (async () => {
+        const { g, weights } = lensGraph(this.lens);
+        const h = g.input('cbe.h', 'float32', [this.block, this.hidden.d]);
+        const compiled = await this.lens.model.runtime.compile({ logp: op.logSoftmax(lensLogitsOf(this.lens, weights, h, this.layer)) });
+        const out: Float32Array[] = [];
+        for (const blk of this.blocks) out.push((await this.run(compiled, { 'cbe.h': blk.h })).logp!.data as Float32Array);
+        return out;
+      })();
+    }
+    return this.cleanLogProbs;
+  }
+
+  private run(compiled: CompiledGraph, extra: Record<string, Float32Array>): ReturnType<CompiledGraph['run']> {
+    const all: Record<string, Float32Array> = { ...this.weightFeeds(), ...extra };
+    const feeds: Record<string, Float32Array> = {};
+    for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
+    return compiled.run(feeds);
+  }
+
   /**
    * E(A) and dE/dA for an orthonormal basis A [d, m] (row-major), accumulated in float64 over blocks.
    * With `perToken`, also the KL of every token.
@@ -116,17 +147,16 @@ export class LensInfluence {
     if (basis.length !== d * m) throw new Error(`basis has ${basis.length} values, expected ${d} × ${m}`);
     const compiled = await this.graph(m);
     const fixed: Record<string, Float32Array> = { 'cbe.basis': basis, 'cbe.mean': this.mean };
-    const weightFeeds = this.weightFeeds();
+    const clean = this.cacheClean ? await this.clean() : null;
     let value = 0;
     const grad = new Float64Array(d * m);
     const kl = perToken ? new Float32Array(this.hidden.n) : undefined;
     for (let b = 0; b < this.blocks.length; b++) {
       const blk = this.blocks[b]!;
-      const all: Record<string, Float32Array> = { ...weightFeeds, ...fixed, 'cbe.h': blk.h, 'cbe.w': blk.w };
-      if (blk.r) all['cbe.r'] = blk.r;
-      const feeds: Record<string, Float32Array> = {};
-      for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
-      const out = await compiled.run(feeds);
+      const extra: Record<string, Float32Array> = { ...fixed, 'cbe.h': blk.h, 'cbe.w': blk.w };
+      if (blk.r) extra['cbe.r'] = blk.r;
+      if (clean) extra['cbe.logp'] = clean[b]!;
+      const out = await this.run(compiled, extra);
       value += (out.loss!.data as Float32Array)[0]!;
       const gb = out.grad!.data as Float32Array;
       for (let i = 0; i < gb.length; i++) grad[i] += gb[i]!;
