@@ -11,6 +11,7 @@ import * as op from '../graph/ops.js';
 import { gradients } from '../graph/autodiff.js';
 import type { Value } from '../graph/graph.js';
 import type { LanguageModel } from '../models/language-model.js';
+import type { ForwardValues } from '../models/transformer.js';
 import { equalLengthBatches } from './sequences.js';
 import { percentile } from './stats.js';
 
@@ -20,6 +21,30 @@ export function perSequenceMeanCe(logits: Value, targets: Value): Value {
   const lp = op.logSoftmax(op.slice(logits, 1, 0, T - 1));
   const picked = op.gatherLast(lp, targets); // [B, T-1]
   return op.neg(op.reduceSum(op.div(op.reduceSum(picked, [1]), T - 1), [0]));
+}
+
+/** The int64 targets [B, T-1] of next-token prediction. */
+export function nextTokenTargets(ids: readonly number[][]): BigInt64Array {
+  return BigInt64Array.from(ids.flatMap((row) => row.slice(1)), (v) => BigInt(v));
+}
+
+/**
+ * Per block ℓ: its update F_ℓ [B, T, d], ∂L/∂h_ℓ [B, T, d] (L = sum over sequences of each one's mean CE)
+ * and the per-sequence cosine [B]. Needs a graph built with differentiable attention.
+ */
+export function alignmentValues(f: ForwardValues, targets: Value, nLayers: number): { update: Value; gradient: Value; cosine: Value }[] {
+  const loss = perSequenceMeanCe(f.logits, targets);
+  const hs = f.hiddenStates.slice(0, nLayers);
+  const grads = gradients(loss, hs);
+  return hs.map((h, l) => {
+    // The last block's update ends at the raw residual, not at the post-norm last hidden state.
+    const next = l + 1 < nLayers ? f.hiddenStates[l + 1]! : f.finalNormInput;
+    const update = op.sub(next, h);
+    const g = grads[l]!;
+    const dot = op.reduceSum(op.mul(update, g), [1, 2]);
+    const norms = op.mul(op.reduceSum(op.mul(update, update), [1, 2]), op.reduceSum(op.mul(g, g), [1, 2]));
+    return { update, gradient: g, cosine: op.div(dot, op.sqrt(norms)) };
+  });
 }
 
 export interface AlignmentResult {
@@ -39,23 +64,10 @@ export async function residualAlignment(model: LanguageModel, sequences: readonl
   for (const batch of batches) {
     const [B, T] = [batch.ids.length, batch.ids[0]!.length];
     const mg = model.buildGraph({ ids: batch.ids }, { fusedAttention: false });
-    const f = mg.forward;
-    const targets = mg.g.input('causal.targets', 'int64', [B, T - 1]);
-    const loss = perSequenceMeanCe(f.logits, targets);
-    const hs = f.hiddenStates.slice(0, L);
-    const grads = gradients(loss, hs);
+    const parts = alignmentValues(mg.forward, mg.g.input('causal.targets', 'int64', [B, T - 1]), L);
     const outputs: Record<string, Value> = {};
-    for (let l = 0; l < L; l++) {
-      const next = l + 1 < L ? f.hiddenStates[l + 1]! : f.finalNormInput;
-      const update = op.sub(next, hs[l]!);
-      const g = grads[l]!;
-      const dotFg = op.reduceSum(op.mul(update, g), [1, 2]);
-      const nf = op.reduceSum(op.mul(update, update), [1, 2]);
-      const ng = op.reduceSum(op.mul(g, g), [1, 2]);
-      outputs[`cos_${l}`] = op.div(dotFg, op.sqrt(op.mul(nf, ng)));
-    }
-    const tgt = BigInt64Array.from(batch.ids.flatMap((row) => row.slice(1)), (v) => BigInt(v));
-    const r = await model.run(mg, outputs, { 'causal.targets': tgt });
+    parts.forEach((p, l) => (outputs[`cos_${l}`] = p.cosine));
+    const r = await model.run(mg, outputs, { 'causal.targets': nextTokenTargets(batch.ids) });
     for (let l = 0; l < L; l++) cosines[l]!.push(...Array.from(r[`cos_${l}`]!.data as Float32Array));
     done += B;
     opts.onBatch?.(done, usable.length);
