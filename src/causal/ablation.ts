@@ -63,27 +63,26 @@ function matmulLast(x: Value, w: Value): Value {
 export type BlockAblationMode = 'batch' | 'token';
 
 /**
- * The reference's `ablate_layer` on one block: x = block input [B, T, d], y = block output, update
- * r = y − x. Returns the ablated output:
- * - `zero`: x (the block is skipped; `mode` is ignored);
- * - `mean`, batch: x + the mean of r over the B sequences, per position; token: x + the mean of r over
- *   all B·T tokens;
- * - `resample`: x + r[perm], `perm` (int64) a derangement of the B sequences (batch) or of the B·T
+ * The reference's `ablate_layer` on a block's update r = y − x [B, T, d] (x = block input, y = output):
+ * - `zero`: 0 (the block is skipped; `mode` is ignored);
+ * - `mean`, batch: the mean of r over the B sequences, per position; token: the mean over all B·T tokens;
+ * - `resample`: r[perm], `perm` (int64) a derangement of the B sequences (batch) or of the B·T
  *   flattened tokens (token).
  * Means and derangements are over the batch given, exactly like the reference's hook.
  */
+export function ablatedUpdate(r: Value, method: AblationMode, mode: BlockAblationMode = 'batch', perm?: Value): Value {
+  const [B, T, d] = r.shape as [number, number, number];
+  if (method === 'zero') return op.mul(r, 0);
+  if (method === 'mean') return op.expand(mode === 'batch' ? op.reduceMean(r, [0], true) : op.reduceMean(r, [0, 1], true), r.shape);
+  if (!perm) r.graph.fail('ablated_update', 'resample ablation needs a permutation');
+  if (mode === 'batch') return op.gather(r, perm!, 0);
+  return op.reshape(op.gather(op.reshape(r, [B * T, d]), perm!, 0), [B, T, d]);
+}
+
+/** The ablated block output x + ablatedUpdate(y − x) (zero ablation returns x itself). */
 export function ablateBlockUpdate(x: Value, y: Value, method: AblationMode, mode: BlockAblationMode = 'batch', perm?: Value): Value {
   if (method === 'zero') return x;
-  const r = op.sub(y, x);
-  const [B, T, d] = x.shape as [number, number, number];
-  if (method === 'mean') {
-    const m = mode === 'batch' ? op.reduceMean(r, [0], true) : op.reduceMean(r, [0, 1], true);
-    return op.add(x, m);
-  }
-  if (!perm) x.graph.fail('ablate_block_update', 'resample ablation needs a permutation');
-  if (mode === 'batch') return op.add(x, op.gather(r, perm!, 0));
-  const flat = op.reshape(r, [B * T, d]);
-  return op.add(x, op.reshape(op.gather(flat, perm!, 0), [B, T, d]));
+  return op.add(x, ablatedUpdate(op.sub(y, x), method, mode, perm));
 }
 
 /**
