@@ -4,7 +4,7 @@
  * graph (a lens input, or a hidden state inside the model's forward pass) and autodiff goes through them.
  *
  * - `removeSubspace`: the reference's `remove_subspace(u, A, mode, orthonormal=True)`.
- * - `ablateBlockUpdate`: the reference's `ablate_layer` hook body (block input x, block output y).
+ * - `ablatedUpdate`: the reference's `ablate_layer` hook body, on a block's update F(h) = block(h) − h.
  *
  * Statistics that the reference takes over "all vectors of the batch" (mean, derangement) are explicit
  * arguments here, so a caller that processes data in blocks of tokens can pass the mean of the whole data.
@@ -77,12 +77,6 @@ export function ablatedUpdate(r: Value, method: AblationMode, mode: BlockAblatio
   if (!perm) r.graph.fail('ablated_update', 'resample ablation needs a permutation');
   if (mode === 'batch') return op.gather(r, perm!, 0);
   return op.reshape(op.gather(op.reshape(r, [B * T, d]), perm!, 0), [B, T, d]);
-}
-
-/** The ablated block output x + ablatedUpdate(y − x) (zero ablation returns x itself). */
-export function ablateBlockUpdate(x: Value, y: Value, method: AblationMode, mode: BlockAblationMode = 'batch', perm?: Value): Value {
-  if (method === 'zero') return x;
-  return op.add(x, ablatedUpdate(op.sub(y, x), method, mode, perm));
 }
 
 /**

@@ -90,3 +90,37 @@ export function summarize(x: readonly number[]): Distribution {
     frac_negative: x.length ? x.filter((v) => v < 0).length / x.length : NaN,
   };
 }
+
+export interface DeletionResult {
+  baselineCe: number;
+  /** CE with block ℓ replaced by the identity, for every ℓ. */
+  ceWithoutLayer: number[];
+  predictedTokens: number;
+}
+
+/** Sum of next-token CE over every predicted token of a batch (logits [B, T, V], targets [B, T-1]). */
+function summedCe(logits: Value, targets: Value): Value {
+  const T = logits.shape[1]!;
+  return op.neg(op.reduceSum(op.gatherLast(op.logSoftmax(op.slice(logits, 1, 0, T - 1)), targets), [0, 1]));
+}
+
+/** Next-token CE (mean over all predicted tokens) of the intact model and with each block deleted (plan without it). */
+export async function layerDeletion(model: LanguageModel, sequences: readonly number[][], opts: { maxTokens?: number; onLayer?: (done: number) => void } = {}): Promise<DeletionResult> {
+  const L = model.nLayers;
+  const usable = sequences.filter((s) => s.length >= 2);
+  const predicted = usable.reduce((n, s) => n + s.length - 1, 0);
+  const plans: (number[] | undefined)[] = [undefined, ...Array.from({ length: L }, (_, l) => Array.from({ length: L }, (_, i) => i).filter((i) => i !== l))];
+  const totals = new Float64Array(plans.length);
+  for (const [p, plan] of plans.entries()) {
+    for (const batch of equalLengthBatches(usable, opts.maxTokens ?? 8192)) {
+      const [B, T] = [batch.ids.length, batch.ids[0]!.length];
+      const mg = model.buildGraph({ ids: batch.ids }, { plan });
+      const targets = mg.g.input('causal.targets', 'int64', [B, T - 1]);
+      const tgt = BigInt64Array.from(batch.ids.flatMap((row) => row.slice(1)), (v) => BigInt(v));
+      const r = await model.run(mg, { ce: summedCe(mg.forward.logits, targets) }, { 'causal.targets': tgt });
+      totals[p] += (r.ce!.data as Float32Array)[0]!;
+    }
+    opts.onLayer?.(p + 1);
+  }
+  return { baselineCe: totals[0]! / predicted, ceWithoutLayer: Array.from(totals.subarray(1), (t) => t / predicted), predictedTokens: predicted };
+}

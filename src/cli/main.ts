@@ -9,6 +9,8 @@ import { registerPlot } from './commands/plot.js';
 import { registerServe } from './commands/serve.js';
 import { registerLenses } from './commands/lenses.js';
 import { registerCausalBasis } from './commands/causal-basis.js';
+import { registerFidelity } from './commands/fidelity.js';
+import { registerIterative } from './commands/iterative.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerServe(program);
   registerLenses(program);
   registerCausalBasis(program);
+  registerFidelity(program);
+  registerIterative(program);
   return program;
 }
 

@@ -1,16 +1,17 @@
 /**
  * The residual-stream edits against the reference's own numbers (shared/golden/causal):
- * remove_subspace on a small tensor, and ablate_subspace / ablate_layer on stories260K through a forward
- * pass with the edit applied to a block's output.
+ * remove_subspace on a small tensor, and ablate_subspace / ablate_layer on stories260K through the
+ * library's forward-pass interventions (the reference's block `layer_index` output = our hidden_states
+ * index `layer_index + 1`; the last block's = final_norm_input).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Graph, type Value } from '../../src/graph/graph.js';
-import * as op from '../../src/graph/ops.js';
+import { Graph } from '../../src/graph/graph.js';
 import { loadModel } from '../../src/node/load-model.js';
-import { ablateBlockUpdate, removeSubspace, replacementFromBatch, type AblationMode, type BlockAblationMode } from '../../src/causal/ablation.js';
+import { removeSubspace, replacementFromBatch, type AblationMode, type BlockAblationMode } from '../../src/causal/ablation.js';
+import { blockAblationEdits, subspaceAblationEdits } from '../../src/causal/interventions.js';
 import { flat, maxAbsDiff, readGolden } from '../helpers/golden.js';
-import { editedBlockOutputLogits, logitStats } from './helpers.js';
+import { logitStats } from './helpers.js';
 
 interface RemoveSubspaceGolden {
   input_ids: number[][];
@@ -47,11 +48,8 @@ test('ablate_subspace on every block output of stories260K: CE, KL and max logit
   const model = await modelPromise;
   const A = Float32Array.from(flat(rs.basis_A));
   for (const row of rs.results) {
-    const logits = await editedBlockOutputLogits(model, rs.input_ids, row.layer_index, (g: Graph, _x: Value, y: Value) => {
-      const basis = g.input('A', 'float32', [64, 3]);
-      const perm = row.permutation ? op.constant(g, row.permutation, [row.permutation.length], 'int64') : undefined;
-      return removeSubspace(y, basis, replacementFromBatch(y, row.mode, perm));
-    }, { A });
+    const edits = subspaceAblationEdits({ index: row.layer_index + 1, basis: A, mode: row.mode, perm: row.permutation });
+    const logits = (await model.forward({ ids: rs.input_ids }, { edits })).logits.data as Float32Array;
     const s = await logitStats(model, rs.input_ids, logits);
     const where = `layer ${row.layer_index} ${row.mode}`;
     assert.ok(Math.abs(s.ce - row.ce) < 1e-4, `${where}: ce ${s.ce} vs ${row.ce}`);
@@ -64,10 +62,8 @@ test('ablate_layer (zero / mean / resample × batch / token) on stories260K as t
   const model = await modelPromise;
   // zero ignores the mode (the golden batch and token rows are identical): run it once.
   for (const row of al.results.filter((r) => !(r.method === 'zero' && r.mode === 'token'))) {
-    const logits = await editedBlockOutputLogits(model, al.input_ids, row.layer_index, (g: Graph, x: Value, y: Value) => {
-      const perm = row.permutation ? op.constant(g, row.permutation, [row.permutation.length], 'int64') : undefined;
-      return ablateBlockUpdate(x, y, row.method, row.mode, perm);
-    });
+    const edits = blockAblationEdits(row.layer_index, row.method, row.mode, row.permutation);
+    const logits = (await model.forward({ ids: al.input_ids }, { edits })).logits.data as Float32Array;
     const s = await logitStats(model, al.input_ids, logits);
     const where = `layer ${row.layer_index} ${row.method}/${row.mode}`;
     assert.ok(Math.abs(s.ce - row.ce) < 1e-4, `${where}: ce ${s.ce} vs ${row.ce}`);

@@ -1,37 +1,5 @@
-/** Shared pieces of the causal tests: an independent forward with an edited block output, and CE/KL in float64. */
-import { Graph, type Value } from '../../src/graph/graph.js';
-import type { HostData } from '../../src/graph/runtime.js';
+/** Shared pieces of the causal tests: CE, KL and max logit change of edited logits, in float64. */
 import type { LanguageModel } from '../../src/models/language-model.js';
-import { block, embed, finalNorm, outputHead, positionInputs, WeightInputs } from '../../src/models/transformer.js';
-
-/**
- * Logits of the model with block `layer`'s output y replaced by `edit(g, x, y)` (x = the block input),
- * composed here from the exported forward pieces, independently of the library's intervention plumbing.
- */
-export async function editedBlockOutputLogits(
-  model: LanguageModel,
-  ids: number[][],
-  layer: number,
-  edit: (g: Graph, x: Value, y: Value) => Value,
-  extraFeeds: Record<string, Float32Array> = {},
-): Promise<Float32Array> {
-  const cfg = model.config;
-  const g = new Graph();
-  const w = new WeightInputs(g, model.weights);
-  const idv = g.input('input_ids', 'int64', [ids.length, ids[0]!.length]);
-  const pos = positionInputs(g, cfg, ids.length, ids[0]!.length, false);
-  let x = embed(cfg, w, idv, pos);
-  for (let i = 0; i < cfg.nLayers; i++) {
-    const y = block(cfg, w, i, x, pos);
-    x = i === layer ? edit(g, x, y) : y;
-  }
-  const logits = outputHead(cfg, w, finalNorm(cfg, w, x));
-  const all: Record<string, HostData> = { ...w.feeds(), ...model.batchFeeds({ ids }), ...extraFeeds };
-  const compiled = await model.runtime.compile({ logits });
-  const feeds: Record<string, HostData> = {};
-  for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
-  return (await compiled.run(feeds)).logits!.data as Float32Array;
-}
 
 const originals = new WeakMap<number[][], Promise<Float32Array>>();
 function originalLogits(model: LanguageModel, ids: number[][]): Promise<Float32Array> {

@@ -37,7 +37,7 @@ async function lossFrom(model: LanguageModel, ids: number[][], layer: number, h:
   const w = new WeightInputs(g, model.weights);
   const pos = positionInputs(g, cfg, B, T, false);
   let x = g.input('h', 'float32', [B, T, cfg.dModel]);
-  for (let i = layer; i < cfg.nLayers; i++) x = block(cfg, w, i, x, pos);
+  for (let i = layer; i < cfg.nLayers; i++) x = block(cfg, w, { step: i, layer: i }, x, pos).residOut;
   const loss = perSequenceMeanCe(outputHead(cfg, w, finalNorm(cfg, w, x)), g.input('t', 'int64', [B, T - 1]));
   const all: Record<string, HostData> = { ...w.feeds(), ...model.batchFeeds({ ids }), h, t: nextTokenTargets(ids) };
   const compiled = await model.runtime.compile({ loss });
