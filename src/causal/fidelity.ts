@@ -35,19 +35,22 @@ function columnOf(v: Float32Array, d: number, k: number, j: number): Float32Arra
 }
 
 /**
- * Mean over every token of KL(p_model ‖ p_model with `direction` ablated in hidden_states[layer]), for
- * each direction. The clean log-probs of a batch are computed once and fed to the edited runs.
+ * Mean over every token of KL(p_model ‖ p_model with span(basis) ablated in hidden_states[layer]), for
+ * each basis ([d, m] row-major orthonormal; a single direction is m = 1). The clean log-probs of a batch
+ * are computed once and fed to the edited runs.
  */
 export async function modelInfluence(
   model: LanguageModel,
   sequences: readonly number[][],
   layer: number,
-  directions: readonly Float32Array[],
+  bases: readonly Float32Array[],
   how: { mode: AblationMode; mean: Float32Array; hidden: HiddenRows; perm?: Int32Array },
   maxTokens = 4096,
 ): Promise<number[]> {
   const d = model.config.dModel;
-  const totals = new Float64Array(directions.length);
+  const m = bases[0]!.length / d;
+  if (!Number.isInteger(m) || bases.some((b) => b.length !== d * m)) throw new Error(`model influence: every basis must be [${d}, m] with the same m`);
+  const totals = new Float64Array(bases.length);
   for (const batch of equalLengthBatches(sequences, maxTokens)) {
     const [B, T] = [batch.ids.length, batch.ids[0]!.length];
     const clean = model.buildGraph({ ids: batch.ids });
@@ -58,7 +61,7 @@ export async function modelInfluence(
         edits: {
           residual: (index, x, inputs) => {
             if (index !== layer) return x;
-            const basis = inputs.input('fidelity.basis', [d, 1]);
+            const basis = inputs.input('fidelity.basis', [d, m]);
             const replacement: Value | undefined =
               how.mode === 'mean' ? inputs.input('fidelity.mean', [1, d], how.mean) : how.mode === 'resample' ? inputs.input('fidelity.r', [B, T, d]) : undefined;
             return removeSubspace(x, basis, { mode: how.mode, replacement });
@@ -80,8 +83,8 @@ export async function modelInfluence(
       });
       extra['fidelity.r'] = r;
     }
-    for (let j = 0; j < directions.length; j++) {
-      const out = await model.run(mg, { kl }, { ...extra, 'fidelity.basis': directions[j]! });
+    for (let j = 0; j < bases.length; j++) {
+      const out = await model.run(mg, { kl }, { ...extra, 'fidelity.basis': bases[j]! });
       totals[j] += (out.kl!.data as Float32Array)[0]!;
     }
   }

@@ -21,32 +21,40 @@ export interface AlignmentBox {
 /** Fig. 19 left: per layer, a box (quartiles, median) with whiskers at the 5th and 95th percentiles, and the chance level. */
 export function alignmentBoxPlot(boxes: readonly AlignmentBox[], randomP5: number, title: string): HeatmapFigure {
   const width = Math.max(520, 140 + 48 * boxes.length);
-  const height = 420;
+  const height = 440;
   const option: EChartsOption = {
     animation: false,
     backgroundColor: '#fff',
     textStyle: { fontFamily: FONT },
-    title: { text: title, left: 'center', top: 8, textStyle: { fontSize: 15, fontFamily: FONT } },
-    grid: { left: 90, right: 30, top: 60, bottom: 60 },
+    title: {
+      text: title,
+      subtext: `box: quartiles and median · whiskers: 5th / 95th percentiles\ndashed: chance level (5th percentile of random cosines, ${randomP5.toExponential(1)})`,
+      left: 'center',
+      top: 8,
+      textStyle: { fontSize: 15, fontFamily: FONT },
+      subtextStyle: { fontSize: 11, color: '#555', fontFamily: FONT },
+    },
+    grid: { left: 90, right: 30, top: 90, bottom: 50 },
     tooltip: { trigger: 'item' },
-    legend: { bottom: 6, data: ['cos(update, gradient)', `chance 5th pct (${randomP5.toExponential(1)})`], textStyle: { fontFamily: FONT } },
     xAxis: { type: 'category', name: 'layer', nameLocation: 'middle', nameGap: 28, data: boxes.map((b) => String(b.layer)) },
-    yAxis: { type: 'value', name: 'cosine similarity', nameLocation: 'middle', nameGap: 62, scale: true, axisLabel: { formatter: (v: number) => v.toPrecision(2) } as never },
+    yAxis: { type: 'value', name: 'cos(update, ∂L/∂h)', nameLocation: 'middle', nameGap: 62, scale: true, axisLabel: { formatter: (v: number) => v.toPrecision(2) } as never },
     series: [
       {
         name: 'cos(update, gradient)',
         type: 'boxplot',
         itemStyle: { color: '#dce8f5', borderColor: BLUE },
         data: boxes.map((b) => [b.p5, b.p25, b.median, b.p75, b.p95]),
-        markLine: { symbol: 'none', silent: true, lineStyle: { color: '#888', type: 'solid', width: 1 }, label: { show: false }, data: [{ yAxis: 0 }] },
-      },
-      {
-        name: `chance 5th pct (${randomP5.toExponential(1)})`,
-        type: 'line',
-        data: [],
-        lineStyle: { color: RED, type: 'dashed' },
-        itemStyle: { color: RED },
-        markLine: { symbol: 'none', silent: true, lineStyle: { color: RED, type: 'dashed', width: 1.5 }, label: { show: false }, data: [{ yAxis: randomP5 }] },
+        markLine: {
+          symbol: 'none',
+          silent: true,
+          // ECharts rounds marker values to `precision` decimals (default 2) when placing them.
+          precision: 12,
+          label: { show: false },
+          data: [
+            { yAxis: 0, lineStyle: { color: '#888', type: 'solid', width: 1 } },
+            { yAxis: randomP5, lineStyle: { color: RED, type: 'dashed', width: 1.5 } },
+          ],
+        },
       },
     ],
   };
@@ -56,26 +64,31 @@ export function alignmentBoxPlot(boxes: readonly AlignmentBox[], randomP5: numbe
 /** Fig. 19 right: next-token cross-entropy with each block replaced by the identity; the intact model dashed. */
 export function deletionBars(ceWithout: readonly number[], baselineCe: number, title: string): HeatmapFigure {
   const width = Math.max(520, 140 + 48 * ceWithout.length);
-  const height = 420;
+  const height = 440;
   const option: EChartsOption = {
     animation: false,
     backgroundColor: '#fff',
     textStyle: { fontFamily: FONT },
-    title: { text: title, left: 'center', top: 8, textStyle: { fontSize: 15, fontFamily: FONT } },
-    grid: { left: 80, right: 30, top: 60, bottom: 60 },
+    title: {
+      text: title,
+      subtext: `bars: the layer replaced by the identity · dashed: all layers intact (${baselineCe.toFixed(3)} nats)`,
+      left: 'center',
+      top: 8,
+      textStyle: { fontSize: 15, fontFamily: FONT },
+      subtextStyle: { fontSize: 11, color: '#555', fontFamily: FONT },
+    },
+    grid: { left: 80, right: 30, top: 75, bottom: 50 },
     tooltip: { trigger: 'axis' },
-    legend: { bottom: 6, data: ['layer replaced by identity', `all layers intact (${baselineCe.toFixed(3)})`], textStyle: { fontFamily: FONT } },
     xAxis: { type: 'category', name: 'deleted layer', nameLocation: 'middle', nameGap: 28, data: ceWithout.map((_, i) => String(i)) },
     yAxis: { type: 'value', name: 'cross-entropy (nats)', nameLocation: 'middle', nameGap: 50, min: 0 },
     series: [
-      { name: 'layer replaced by identity', type: 'bar', data: [...ceWithout], itemStyle: { color: BLUE }, barMaxWidth: 36 },
       {
-        name: `all layers intact (${baselineCe.toFixed(3)})`,
-        type: 'line',
-        data: [],
-        lineStyle: { color: RED, type: 'dashed' },
-        itemStyle: { color: RED },
-        markLine: { symbol: 'none', silent: true, lineStyle: { color: RED, type: 'dashed', width: 2 }, label: { show: false }, data: [{ yAxis: baselineCe }] },
+        name: 'layer replaced by identity',
+        type: 'bar',
+        data: [...ceWithout],
+        itemStyle: { color: BLUE },
+        barMaxWidth: 36,
+        markLine: { symbol: 'none', silent: true, precision: 12, label: { show: false }, data: [{ yAxis: baselineCe, lineStyle: { color: RED, type: 'dashed', width: 2 } }] },
       },
     ],
   };
