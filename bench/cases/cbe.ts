@@ -15,8 +15,8 @@ import { collectHidden } from '../../src/causal/sequences.js';
 import { makeGpt2Small } from '../make-gpt2-small.js';
 import { peakRssMb, type CaseResult } from './common.js';
 
-/** Tokens used on stories260K: the first BENCH_CBE_TOKENS (default 2048) of the golden eval chunks. */
-const STORIES_TOKENS = Number(process.env.BENCH_CBE_TOKENS ?? 2048);
+/** Tokens used on stories260K: the first BENCH_CBE_TOKENS (default 512) of the golden eval chunks. */
+const STORIES_TOKENS = Number(process.env.BENCH_CBE_TOKENS ?? 512);
 
 export async function stories260kCbe(): Promise<CaseResult> {
   const model = await loadModel('stories260K');
@@ -54,7 +54,7 @@ export async function stories260kCbe(): Promise<CaseResult> {
 export async function gpt2CbeDirection(): Promise<CaseResult> {
   const model = await loadModel(await makeGpt2Small());
   const lens = new LogitLens(model);
-  const T = 512;
+  const T = 256;
   const seqs = [Array.from({ length: T }, (_, i) => (i * 7919) % 50257)];
   const hidden = await collectHidden(model, seqs, 6);
   const inf = new LensInfluence(lens, 6, hidden, { mode: 'mean' });
@@ -63,9 +63,9 @@ export async function gpt2CbeDirection(): Promise<CaseResult> {
   await inf.evaluate(v, 1); // compile
   inf.evaluations = 0;
   inf.flops = 0;
-  // One direction: L-BFGS on the first coordinate direction, capped at 20 evaluations.
+  // One direction: L-BFGS on the first coordinate direction, capped at 10 evaluations.
   const x = Float64Array.from(v);
-  const opt = new Lbfgs({ maxIter: 20, maxEval: 20 });
+  const opt = new Lbfgs({ maxIter: 10, maxEval: 10 });
   const t0 = performance.now();
   await opt.step(x, async (p) => {
     const n = Math.hypot(...p);
@@ -73,5 +73,5 @@ export async function gpt2CbeDirection(): Promise<CaseResult> {
     return { loss: -value, grad: grad.map((g) => -g / n) };
   });
   const seconds = (performance.now() - t0) / 1000;
-  return { name: `CBE one direction, GPT-2-small shapes (${T} tokens, ≤ 20 evaluations)`, seconds, evaluations: inf.evaluations, secondsPerEvaluation: seconds / inf.evaluations, gflops: inf.flops / seconds / 1e9, peakRssMb: peakRssMb() };
+  return { name: `CBE one direction, GPT-2-small shapes (${T} tokens, ≤ 10 evaluations)`, seconds, evaluations: inf.evaluations, secondsPerEvaluation: seconds / inf.evaluations, gflops: inf.flops / seconds / 1e9, peakRssMb: peakRssMb() };
 }
