@@ -11,6 +11,7 @@ import { registerLenses } from './commands/lenses.js';
 import { registerCausalBasis } from './commands/causal-basis.js';
 import { registerFidelity } from './commands/fidelity.js';
 import { registerIterative } from './commands/iterative.js';
+import { registerWeb } from './commands/web.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerCausalBasis(program);
   registerFidelity(program);
   registerIterative(program);
+  registerWeb(program);
   return program;
 }
 
