@@ -95,6 +95,12 @@ export function deletionBars(ceWithout: readonly number[], baselineCe: number, t
   return { option, width, height };
 }
 
+/** Tick labels of a log axis: 0.01, 0.1, 1, 10, and 1e-4 style below 0.001 (no float noise like 0.00009999). */
+function logTick(v: number): string {
+  const e = Math.round(Math.log10(v));
+  return e < -3 || e > 4 ? `1e${e}` : String(Number((10 ** e).toFixed(Math.max(0, -e))));
+}
+
 export interface FidelityPanel {
   layer: number;
   lensInfluence: readonly number[];
@@ -129,8 +135,8 @@ export function fidelityScatter(panels: readonly FidelityPanel[], title: string)
     const xs = positive(p.lensInfluence);
     const ys = positive(p.modelInfluence);
     const bounds = (v: number[]): { min: number; max: number } | object => (v.length ? { min: 10 ** Math.floor(Math.log10(Math.min(...v))), max: 10 ** Math.ceil(Math.log10(Math.max(...v))) } : {});
-    (xAxis as object[]).push({ type: 'log', gridIndex: i, name: i >= panels.length - cols ? 'influence on lens (nats)' : '', nameLocation: 'middle', nameGap: 26, ...bounds(xs), axisLabel: { fontSize: 10 } });
-    (yAxis as object[]).push({ type: 'log', gridIndex: i, name: c === 0 ? 'influence on model (nats)' : '', nameLocation: 'middle', nameGap: 48, ...bounds(ys), axisLabel: { fontSize: 10 } });
+    (xAxis as object[]).push({ type: 'log', gridIndex: i, name: i + cols >= panels.length ? 'influence on lens (nats)' : '', nameLocation: 'middle', nameGap: 26, ...bounds(xs), axisLabel: { fontSize: 10, formatter: logTick } });
+    (yAxis as object[]).push({ type: 'log', gridIndex: i, name: c === 0 ? 'influence on model (nats)' : '', nameLocation: 'middle', nameGap: 48, ...bounds(ys), axisLabel: { fontSize: 10, formatter: logTick } });
     const pts = p.lensInfluence.map((x, j) => [x, p.modelInfluence[j]!]).filter(([x, y]) => x! > 0 && y! > 0);
     (series as object[]).push({ type: 'scatter', xAxisIndex: i, yAxisIndex: i, data: pts, symbolSize: 6, itemStyle: { color: BLUE, opacity: 0.75 } });
     (titles as object[]).push(
