@@ -8,6 +8,9 @@ import { registerEval } from './commands/eval.js';
 import { registerPlot } from './commands/plot.js';
 import { registerServe } from './commands/serve.js';
 import { registerLenses } from './commands/lenses.js';
+import { registerCausalBasis } from './commands/causal-basis.js';
+import { registerFidelity } from './commands/fidelity.js';
+import { registerIterative } from './commands/iterative.js';
 import { registerWeb } from './commands/web.js';
 import { packageVersion } from '../node/provenance.js';
 
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
   registerPlot(program);
   registerServe(program);
   registerLenses(program);
+  registerCausalBasis(program);
+  registerFidelity(program);
+  registerIterative(program);
   registerWeb(program);
   return program;
 }
