@@ -11,3 +11,10 @@ export async function writeChart(path: string, figure: HeatmapFigure, fs: FileSy
   const svg = renderFigureSvg(figure);
   await fs.writeAtomic(path, ext === '.svg' ? svg : svgToPng(svg));
 }
+
+/** Writes an SVG document as .svg, or rasterised as .png, atomically. */
+export async function writeSvgOrPng(path: string, svg: string, fs: FileSystem = nodeFileSystem): Promise<void> {
+  const ext = nodePath.extname(path).toLowerCase();
+  if (ext !== '.svg' && ext !== '.png') throw new Error(`"${path}" must end in .svg or .png`);
+  await fs.writeAtomic(path, ext === '.svg' ? svg : svgToPng(svg));
+}

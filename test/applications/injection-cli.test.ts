@@ -10,17 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 
-/** Runs the CLI in this process (sessions stay cached between calls), capturing what it prints. */
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
+/**
+ * Runs the CLI in this process (sessions stay cached between calls), capturing stderr. stdout is left
+ * alone: the test reporter writes there, and the one line the command prints is harmless.
+ */
+async function runCli(args: string[]): Promise<{ code: number; stderr: string }> {
   let stderr = '';
-  const [out, err] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
+  const err = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
   try {
-    return { code: await main(args), stdout, stderr };
+    return { code: await main(args), stderr };
   } finally {
-    process.stdout.write = out;
     process.stderr.write = err;
   }
 }
@@ -86,8 +86,7 @@ test('injection: contract layout, held-out split, determinism, saved detector, e
   assert.notEqual(wrongLens.code, 0);
   assert.match(wrongLens.stderr, /fitted on tuned lens features/);
 
-  // Clear errors for empty sets, sets too small for the split, bad lines. (One test on purpose: the CLI runs
-  // in this process with stdout captured, and the test reporter must not write while it is.)
+  // Clear errors for empty sets, sets too small for the split, bad lines.
   const empty = join(dir, 'empty.jsonl');
   writeFileSync(empty, '\n');
   const two = join(dir, 'two.jsonl');
