@@ -1,17 +1,16 @@
 /**
  * The one place where the applications get "the lens's log-probabilities at every layer, at chosen
- * positions": injection features (last position), choice scoring for difficulty and overthinking. When
- * the shared lens-rows engine lands (src/lens/rows.ts) only this function has to switch to it.
+ * positions": injection features (last position), choice scoring for difficulty and overthinking. It runs
+ * on the shared lens-rows engine (src/lens/rows.ts): one forward pass per batch, then only the requested
+ * positions' hidden states go through the rows, so memory is rows × positions × vocabulary, never
+ * rows × sequence × vocabulary.
  *
  * Sequences of different lengths are left-padded (with an attention mask) into batches of equal length,
- * lengths rounded up to a multiple of `lengthStep` so few graph shapes are compiled. Only the requested
- * positions are gathered before the unembedding, so memory is rows × positions × vocabulary, never
- * rows × sequence × vocabulary.
+ * lengths rounded up to a multiple of `lengthStep` so few graph shapes are compiled.
  */
-import type { Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
 import type { Lens } from '../lens/lens.js';
-import { unembed } from '../models/transformer.js';
+import { allRows, computeHiddenStates, reduceLensRows, scatterBlock, type HiddenStates } from '../lens/rows.js';
 
 export interface LayerLogProbsOptions {
   /** Sequences per graph run (default 16). */
@@ -32,7 +31,6 @@ export async function layerLogProbsAt(lens: Lens, sequences: number[][], positio
   const L = model.nLayers;
   const R = L + 1;
   const V = model.config.vocabSize;
-  const d = model.config.dModel;
   if (positions.length !== sequences.length) throw new Error(`layerLogProbsAt: ${sequences.length} sequences but ${positions.length} position lists`);
   sequences.forEach((s, i) => {
     if (s.length === 0) throw new Error(`sequence ${i} has no tokens`);
@@ -55,23 +53,21 @@ export async function layerLogProbsAt(lens: Lens, sequences: number[][], positio
       const K = Math.max(1, ...chunk.map((i) => positions[i]!.length));
       const ids = chunk.map((i) => [...new Array<number>(T - sequences[i]!.length).fill(0), ...sequences[i]!]);
       const attentionMask = chunk.map((i) => [...new Array<number>(T - sequences[i]!.length).fill(0), ...new Array<number>(sequences[i]!.length).fill(1)]);
-      // Flat row index b·T + (padding + p) of every requested position; short lists repeat their last entry.
-      const flat = new BigInt64Array(B * K);
-      chunk.forEach((i, b) => {
+      // The requested positions of each row (shifted by its padding; short lists repeat their last entry).
+      const at = chunk.map((i) => {
         const pad = T - sequences[i]!.length;
         const ps = positions[i]!.length ? positions[i]! : [sequences[i]!.length - 1];
-        for (let k = 0; k < K; k++) flat[b * K + k] = BigInt(b * T + pad + ps[Math.min(k, ps.length - 1)]!);
+        return Array.from({ length: K }, (_, k) => pad + ps[Math.min(k, ps.length - 1)]!);
       });
-      const mg = model.buildGraph({ ids, attentionMask }, { logits: false });
-      const index = mg.g.input('gather_rows', 'int64', [B * K]);
-      const pick = (h: Value): Value => op.gather(op.reshape(h, [B * T, d]), index, 0);
-      const rows: Value[] = [];
-      for (let r = 0; r < L; r++) rows.push(mg.g.scope(`lens.${r}`, () => lens.transformHidden(pick(mg.forward.hiddenStates[r]!), r)));
-      rows.push(pick(mg.forward.finalNormInput));
-      const stacked = op.concat(rows.map((v) => op.reshape(v, [1, B * K, d])), 0);
-      const logp = op.logSoftmax(unembed(model.config, mg.weights, stacked));
-      const out = await model.run(mg, { logp }, { ...lens.feeds(), gather_rows: flat });
-      const data = out.logp!.data as Float32Array;
+      const picked = pickPositions(await computeHiddenStates(model, { ids, attentionMask }), at);
+      const data = new Float32Array(R * B * K * V);
+      await reduceLensRows(
+        model,
+        { ids: Array.from({ length: B }, () => new Array<number>(K).fill(0)) }, // shape only: the hidden states are given
+        { rowsPerBlock: R, build: (block) => ({ logp: op.logSoftmax(block.logits(lens, allRows(L))) }) },
+        (out, w) => scatterBlock(data, out.logp!.data, w, R, B, K, V),
+        { hidden: picked },
+      );
       chunk.forEach((i, b) => {
         for (let k = 0; k < positions[i]!.length; k++) {
           const v = new Float32Array(R * V);
@@ -84,4 +80,16 @@ export async function layerLogProbsAt(lens: Lens, sequences: number[][], positio
     }
   }
   return result;
+}
+
+/** Hidden states at per-row positions: row b keeps positions at[b] (all rows the same count). */
+function pickPositions(h: HiddenStates, at: number[][]): HiddenStates {
+  const { batch: B, positions: T, width: d } = h;
+  const K = at[0]!.length;
+  const pick = (src: Float32Array): Float32Array => {
+    const dst = new Float32Array(B * K * d);
+    for (let b = 0; b < B; b++) at[b]!.forEach((t, k) => dst.set(src.subarray((b * T + t) * d, (b * T + t + 1) * d), (b * K + k) * d));
+    return dst;
+  };
+  return { batch: B, positions: K, width: d, layers: h.layers.map(pick), final: pick(h.final) };
 }
