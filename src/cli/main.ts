@@ -10,6 +10,7 @@ import { registerServe } from './commands/serve.js';
 import { registerLenses } from './commands/lenses.js';
 import { registerInjection } from './commands/injection.js';
 import { registerDepth } from './commands/depth.js';
+import { registerOverthinking } from './commands/overthinking.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerLenses(program);
   registerInjection(program);
   registerDepth(program);
+  registerOverthinking(program);
   return program;
 }
 
