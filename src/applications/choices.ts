@@ -25,7 +25,7 @@ export class EmptyChoiceError extends Error {
     readonly question: number,
     readonly choice: number,
   ) {
-    super(`question ${question}, choice ${choice}: the choice adds no tokens after the prompt`);
+    super(`question ${question}, choice ${choice}: the choice is empty or adds no tokens after the prompt`);
   }
 }
 
@@ -46,6 +46,7 @@ export async function scoreChoices(
   questions.forEach((qu, q) => {
     const p = model.encode(qu.prompt);
     qu.choices.forEach((choice, c) => {
+      if (choice.trim() === '') throw new EmptyChoiceError(q, c);
       const full = model.encode(joinPromptChoice(qu.prompt, choice));
       let lcp = 0;
       while (lcp < p.length && lcp < full.length && p[lcp] === full[lcp]) lcp++;

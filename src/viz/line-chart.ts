@@ -47,7 +47,7 @@ export function buildLineChart(spec: LineChartSpec): HeatmapFigure {
     title: { text: spec.title, left: 'center', top: 8, textStyle: { fontSize: 15, fontFamily: FONT } },
     legend: inside
       ? { orient: 'vertical', right: 40, bottom: 80, backgroundColor: 'rgba(255,255,255,0.9)', textStyle: { fontFamily: FONT } }
-      : { bottom: 6, textStyle: { fontFamily: FONT } },
+      : { bottom: 6, itemGap: 24, textStyle: { fontFamily: FONT } },
     grid: { left: 70, right: 30, top: 50, bottom: inside ? 60 : 90 },
     xAxis: spec.xLabels
       ? { type: 'category', data: spec.xLabels, boundaryGap: false, name: spec.xName, nameLocation: 'middle', nameGap: 28 }
