@@ -11,6 +11,7 @@ import { registerLenses } from './commands/lenses.js';
 import { registerInjection } from './commands/injection.js';
 import { registerDepth } from './commands/depth.js';
 import { registerOverthinking } from './commands/overthinking.js';
+import { registerDifficulty } from './commands/difficulty.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerInjection(program);
   registerDepth(program);
   registerOverthinking(program);
+  registerDifficulty(program);
   return program;
 }
 
