@@ -12,6 +12,10 @@ import { registerCausalBasis } from './commands/causal-basis.js';
 import { registerFidelity } from './commands/fidelity.js';
 import { registerIterative } from './commands/iterative.js';
 import { registerWeb } from './commands/web.js';
+import { registerInjection } from './commands/injection.js';
+import { registerDepth } from './commands/depth.js';
+import { registerOverthinking } from './commands/overthinking.js';
+import { registerDifficulty } from './commands/difficulty.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -33,6 +37,10 @@ export function buildProgram(): Command {
   registerFidelity(program);
   registerIterative(program);
   registerWeb(program);
+  registerInjection(program);
+  registerDepth(program);
+  registerOverthinking(program);
+  registerDifficulty(program);
   return program;
 }
 
