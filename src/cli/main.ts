@@ -8,6 +8,7 @@ import { registerEval } from './commands/eval.js';
 import { registerPlot } from './commands/plot.js';
 import { registerServe } from './commands/serve.js';
 import { registerLenses } from './commands/lenses.js';
+import { registerWeights } from './commands/weights.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerPlot(program);
   registerServe(program);
   registerLenses(program);
+  registerWeights(program);
   return program;
 }
 
