@@ -9,6 +9,7 @@ import { registerPlot } from './commands/plot.js';
 import { registerServe } from './commands/serve.js';
 import { registerLenses } from './commands/lenses.js';
 import { registerWeights } from './commands/weights.js';
+import { registerGenerate } from './commands/generate.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerLenses(program);
   registerWeights(program);
+  registerGenerate(program);
   return program;
 }
 
