@@ -6,6 +6,7 @@ export { Graph, Value, GraphShapeError, type DType } from './graph/graph.js';
 export * as ops from './graph/ops.js';
 export { gradients } from './graph/autodiff.js';
 export { Runtime, CompiledGraph, type OrtModule, type RuntimeOptions, type HostArray } from './graph/runtime.js';
+export { bucketLength, padAxis, trimAxis } from './graph/length-buckets.js';
 export type { FileSystem, RandomAccessFile } from './io/file-system.js';
 export type { HostTensor, WeightSource } from './formats/weights.js';
 export { openSafetensors, openSafetensorsCheckpoint, serializeSafetensors, writeSafetensors } from './formats/safetensors.js';
@@ -14,6 +15,7 @@ export { readTorchStateDict, serializeTorchStateDict } from './formats/torch-pic
 export type { Tokenizer } from './tokenizers/tokenizer.js';
 export { LanguageModel, type ForwardResult, type ModelGraph } from './models/language-model.js';
 export { loadModelFrom } from './models/load-model.js';
+export { ExtraInputs, type BlockRef, type BlockSites, type ForwardEdits, type ForwardOptions } from './models/interventions.js';
 export { supportedModelTypes } from './models/registry.js';
 export type { ModelConfig } from './models/model-config.js';
 export type { Batch } from './models/position-inputs.js';

@@ -16,6 +16,7 @@ import type { FileSystem, RandomAccessFile } from '../io/file-system.js';
 import type { HfConfig } from './hf-config.js';
 import { numel, type HostTensor, type WeightSource } from './weights.js';
 import { unknownTensorMessage } from './safetensors.js';
+import { interleavedToHalfRotary } from '../models/weight-transforms.js';
 
 /** What the checkpoint header says, in llama2.c's own terms. */
 export interface Llama2cHeader {
@@ -67,24 +68,6 @@ const MAGIC_V1 = 0x616b3432; // "ak42" read as a little-endian uint32
 const V1_HEADER_BYTES = 256;
 const LEGACY_HEADER_BYTES = 28;
 
-/**
- * llama2.c rotates interleaved pairs (2i, 2i+1) of each head; HF Llama rotates halves (i, i + head_size/2). As in
- * HF's own conversion script, permute the output rows of wq/wk per head so that the rotate-half model computes the
- * same function: within each head, row 2i moves to row i and row 2i+1 to row i + head_size/2.
- */
-function permuteRopeRows(src: Float32Array, nHeads: number, headSize: number, cols: number): Float32Array {
-  const out = new Float32Array(src.length);
-  const half = headSize / 2;
-  for (let h = 0; h < nHeads; h++) {
-    const base = h * headSize;
-    for (let i = 0; i < half; i++) {
-      out.set(src.subarray((base + 2 * i) * cols, (base + 2 * i + 1) * cols), (base + i) * cols);
-      out.set(src.subarray((base + 2 * i + 1) * cols, (base + 2 * i + 2) * cols), (base + half + i) * cols);
-    }
-  }
-  return out;
-}
-
 export class Llama2cWeights implements WeightSource {
   constructor(
     private readonly file: RandomAccessFile,
@@ -125,7 +108,8 @@ export class Llama2cWeights implements WeightSource {
     let data: Float32Array = new Float32Array(n);
     const b = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
     data.set(new Float32Array(b.buffer, b.byteOffset, n));
-    if (e.ropeHeads > 0) data = permuteRopeRows(data, e.ropeHeads, this.headSize, e.shape[1]!);
+    // llama2.c rotates interleaved pairs (2i, 2i+1) of each head, HF Llama rotates halves: permute wq/wk rows as HF's conversion does.
+    if (e.ropeHeads > 0) data = interleavedToHalfRotary({ shape: e.shape, data }, e.ropeHeads, this.headSize, this.headSize).data;
     return { shape: [...e.shape], data };
   }
 
