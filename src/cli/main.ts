@@ -10,6 +10,7 @@ import { registerServe } from './commands/serve.js';
 import { registerLenses } from './commands/lenses.js';
 import { registerWeights } from './commands/weights.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerSurgery } from './commands/surgery.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerLenses(program);
   registerWeights(program);
   registerGenerate(program);
+  registerSurgery(program);
   return program;
 }
 

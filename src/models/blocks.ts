@@ -66,10 +66,20 @@ export function attention(cfg: ModelConfig, w: WeightInputs, i: number, x: Value
     q = applyRotary(q, pos.cos!, pos.sin!, cfg.position.rotaryDim);
     k = applyRotary(k, pos.cos!, pos.sin!, cfg.position.rotaryDim);
   }
+  const past = pos.past?.get(i);
+  if (past) {
+    // Decoding with a cache: the new key/value goes into its slot, attention reads every slot.
+    k = op.add(op.mul(past.k, past.keep), op.mul(k, past.write));
+    v = op.add(op.mul(past.v, past.keep), op.mul(v, past.write));
+    past.present = { k, v };
+  }
   if (Hkv !== H) {
     // Grouped-query attention: query head h reads kv head floor(h / (H / Hkv)).
     const rep = H / Hkv;
-    const repeat = (t: Value): Value => op.reshape(op.expand(op.reshape(t, [B, T, Hkv, 1, hd]), [B, T, Hkv, rep, hd]), [B, T, H, hd]);
+    const repeat = (t: Value): Value => {
+      const Tk = t.shape[1]!;
+      return op.reshape(op.expand(op.reshape(t, [B, Tk, Hkv, 1, hd]), [B, Tk, Hkv, rep, hd]), [B, Tk, H, hd]);
+    };
     k = repeat(k);
     v = repeat(v);
   }
@@ -77,8 +87,8 @@ export function attention(cfg: ModelConfig, w: WeightInputs, i: number, x: Value
   const mask = pos.masks.get(cfg.localWindow[i] ?? null)!;
   const bias = pos.alibi ? op.add(mask, pos.alibi) : mask;
   let ctx: Value;
-  // The fused kernel cannot soft-cap scores, so capped models always take the decomposed form.
-  if (pos.fusedAttention && cfg.attnSoftcap === null) {
+  // The fused kernel cannot soft-cap scores (nor attend over a cache longer than the queries), so those take the decomposed form.
+  if (pos.fusedAttention && cfg.attnSoftcap === null && !past) {
     ctx = op.fusedAttention(op.reshape(q, [B, T, H * hd]), op.reshape(k, [B, T, H * hd]), op.reshape(v, [B, T, H * hd]), bias, H, scale);
   } else {
     // Scaling q (T × hd values) instead of the scores (T × T) is the same product with fewer multiplies.

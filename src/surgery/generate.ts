@@ -16,6 +16,7 @@ import type { LanguageModel, ModelGraph } from '../models/language-model.js';
 import { outputHead, unembed } from '../models/transformer.js';
 import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer.js';
 import { SeededRandom } from '../weights/random.js';
+import { cachedDecoder } from './kv-cache.js';
 
 export interface GenerateOptions {
   maxNewTokens?: number;
@@ -24,6 +25,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Token ids that end the generation (included in `ids`). Default: `defaultStopIds(model)`. */
   stopIds?: readonly number[];
+  /** true (default): decode with a key/value cache (kv-cache.ts); false: recompute the prefix every step. */
+  kvCache?: boolean;
 }
 
 export interface Generation {
@@ -81,6 +84,40 @@ export function chooseToken(logits: ArrayLike<number>, temperature: number, rng:
   return logits.length - 1;
 }
 
+/** Next-token logits of a sequence; called once per step with the sequence so far. */
+type NextTokenLogits = (ids: readonly number[]) => Promise<Float32Array>;
+
+/** Without a cache: the whole prefix, right-padded to a power-of-two length, every step. */
+async function recomputingDecoder(lens: Lens, layer: number): Promise<NextTokenLogits> {
+  const model = lens.model;
+  const runners = new Map<number, Awaited<ReturnType<LanguageModel['compileForShape']>>>();
+  return async (ids) => {
+    const T = bucket(ids.length, model.config.maxPositions);
+    let run = runners.get(T);
+    if (!run) {
+      run = await model.compileForShape({ ids: [new Array<number>(T).fill(0)] }, (mg) => ({ logits: nextTokenLogits(lens, layer, mg) }));
+      runners.set(T, run);
+    }
+    const padded = [...ids, ...new Array<number>(T - ids.length).fill(0)];
+    const r = await run({ ids: [padded] }, { ...lens.feeds(), last_position: BigInt64Array.of(BigInt(ids.length - 1)) });
+    return (r.logits!.data as Float32Array).subarray(0, model.config.vocabSize);
+  };
+}
+
+/** With the key/value cache: the prompt is fed token by token once, then only each new token. */
+async function cachedNextToken(lens: Lens, layer: number, capacity: number): Promise<NextTokenLogits> {
+  const decoder = await cachedDecoder(lens, layer, capacity);
+  let fed = 0;
+  let logits: Float32Array | null = null;
+  return async (ids) => {
+    while (fed < ids.length) {
+      logits = await decoder.step(ids[fed]!, fed);
+      fed++;
+    }
+    return logits!;
+  };
+}
+
 /** Generates from `prompt` decoding layer `layer` (0..L-1 through `lens`, L = the model's output). */
 export async function generateFromLayer(lens: Lens, layer: number, prompt: readonly number[], options: GenerateOptions = {}): Promise<Generation> {
   const model = lens.model;
@@ -93,25 +130,16 @@ export async function generateFromLayer(lens: Lens, layer: number, prompt: reado
   const stop = new Set(options.stopIds ?? defaultStopIds(model));
   const rng = new SeededRandom(options.seed ?? 0);
   const maxPositions = model.config.maxPositions;
-  const runners = new Map<number, Awaited<ReturnType<LanguageModel['compileForShape']>>>();
   const ids = [...prompt];
   const newIds: number[] = [];
-  const V = model.config.vocabSize;
+  if (prompt.length > maxPositions) return { ids, newIds, stop: 'context' };
+  const next = options.kvCache === false ? await recomputingDecoder(lens, layer) : await cachedNextToken(lens, layer, Math.min(maxPositions, prompt.length + maxNew));
   for (let step = 0; step < maxNew; step++) {
     if (ids.length > maxPositions) return { ids, newIds, stop: 'context' };
-    const T = bucket(ids.length, maxPositions);
-    let run = runners.get(T);
-    if (!run) {
-      run = await model.compileForShape({ ids: [new Array<number>(T).fill(0)] }, (mg) => ({ logits: nextTokenLogits(lens, layer, mg) }));
-      runners.set(T, run);
-    }
-    const padded = [...ids, ...new Array<number>(T - ids.length).fill(0)];
-    const r = await run({ ids: [padded] }, { ...lens.feeds(), last_position: BigInt64Array.of(BigInt(ids.length - 1)) });
-    const logits = (r.logits!.data as Float32Array).subarray(0, V);
-    const next = chooseToken(logits, temperature, rng);
-    ids.push(next);
-    newIds.push(next);
-    if (stop.has(next)) return { ids, newIds, stop: 'stop-token' };
+    const token = chooseToken(await next(ids), temperature, rng);
+    ids.push(token);
+    newIds.push(token);
+    if (stop.has(token)) return { ids, newIds, stop: 'stop-token' };
   }
   return { ids, newIds, stop: 'max-new-tokens' };
 }
