@@ -60,7 +60,7 @@ export function registerGenerate(program: Command): void {
           text: continuation,
           new_ids: g.newIds,
           stop: g.stop,
-          provenance: await provenance({ command: 'generate', schemaVersion: 1, model: f.model ?? 'stories260K', lens: f.lens ?? null, seed, settings: { layer, lens: f.lens ? 'tuned' : layer === model.nLayers ? 'model output' : 'logit', max_new_tokens: f.maxNewTokens, temperature, kv_cache: false } }),
+          provenance: await provenance({ command: 'generate', schemaVersion: 1, model: f.model ?? 'stories260K', lens: f.lens ?? null, seed, settings: { layer, lens: f.lens ? 'tuned' : layer === model.nLayers ? 'model output' : 'logit', max_new_tokens: f.maxNewTokens, temperature, kv_cache: true } }),
         });
       }
     });
