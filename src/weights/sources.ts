@@ -11,8 +11,9 @@
  * | w_out_svd, w_out_rows | `down.w` [d, dFF] | left singular vectors; its columns (one per neuron) | written |
  *
  * `qkv.w` is [q heads | k heads | v heads] × d for every layout: GPT-2's `c_attn` (Conv1D, transposed at
- * load), NeoX's / BLOOM's per-head `query_key_value` (reordered at load), separate q/k/v projections
- * (Llama, Mistral, Qwen, Gemma, OPT, GPT-Neo, GPT-J) and GQA (fewer k/v heads). Rotary and q/k norms are
+ * load), NeoX's / BLOOM's per-head `query_key_value` (reordered at load), Phi-3's `qkv_proj`, separate q/k/v projections
+ * (Llama, Mistral, Qwen, Gemma, OPT, GPT-Neo, GPT-J) and GQA (fewer k/v heads); Phi-3's `gate_up_proj` is
+ * split into `gate.w` and `up.w` at load. Rotary and q/k norms are
  * position- or input-dependent and not part of the static QK circuit; block input norms are not folded in.
  * Singular vectors come in both signs (index 2j is +v_j, 2j+1 is −v_j).
  */

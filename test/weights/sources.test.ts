@@ -160,3 +160,24 @@ test('random baseline: same shapes and Frobenius norms, reproducible from the se
   assert.ok(Math.abs(frobeniusNorm({ data: rowsRandom.vectors }) - frobeniusNorm({ data: rowsReal.vectors })) < 1e-4 * frobeniusNorm({ data: rowsReal.vectors }));
   assert.ok(maxAbs(rowsRandom.vectors, rowsReal.vectors) > 1e-3);
 });
+
+test('every tiny-random architecture yields every source with the expected counts (gate only for gated MLPs)', async () => {
+  for (const name of ['gpt2', 'gpt_neox', 'gpt_neo', 'gptj', 'opt', 'opt_project_in_out', 'bloom', 'llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3']) {
+    const model = await loadModelFrom(nodeFileSystem, { kind: 'hf-folder', dir: goldenPath('tiny-random', name) }, runtime, name);
+    const { nHeads: H, headDim: hd, dModel: d, dFF, gatedMlp } = model.config;
+    const counts = Object.fromEntries(layerSources(model.config, model.weights, model.nLayers - 1).map((g) => [g.source, g.info.length]));
+    const expected: Record<string, number> = {
+      ov_svd_left: 2 * H * Math.min(hd, d),
+      ov_svd_right: 2 * H * Math.min(hd, d),
+      qk_svd_left: 2 * H * Math.min(hd, d),
+      qk_svd_right: 2 * H * Math.min(hd, d),
+      w_in_svd: 2 * Math.min(d, dFF),
+      w_in_columns: dFF,
+      w_out_svd: 2 * Math.min(d, dFF),
+      w_out_rows: dFF,
+    };
+    if (gatedMlp) Object.assign(expected, { w_in_gate_svd: 2 * Math.min(d, dFF), w_in_gate_columns: dFF });
+    // Random tiny weights are full rank, so no singular direction is dropped.
+    assert.deepEqual(counts, expected, name);
+  }
+});
