@@ -19,7 +19,11 @@ export { ExtraInputs, type BlockRef, type BlockSites, type ForwardEdits, type Fo
 export { supportedModelTypes } from './models/registry.js';
 export type { ModelConfig } from './models/model-config.js';
 export type { Batch } from './models/position-inputs.js';
-export { LogitLens, TunedLens, lensLogProbs, lensLogits, type Lens, type Translator } from './lens/lens.js';
+export { LogitLens, TunedLens, lensLogProbs, lensLogits, lensLayerLogits, type Lens, type LensLayerOptions, type LensParameter, type Translator } from './lens/lens.js';
+export {
+  reduceLensRows, CompiledRows, compileHiddenStates, computeHiddenStates, selectPositions, stackedLensLogits, scatterBlock, allRows, lensRows, blockPositions,
+  type RowReduction, type RowBlock, type RowRef, type HiddenStates, type BlockWindow,
+} from './lens/rows.js';
 export { readLensFolder, writeLensFolder, parseLensConfig, type TunedLensConfig } from './lens/lens-files.js';
 export { computeTrajectory, type TrajectoryData, type TrajectoryOptions } from './trajectory/compute.js';
 export { PredictionTrajectory, type StatisticName, type TrajectoryStatistic } from './trajectory/prediction-trajectory.js';
@@ -29,4 +33,5 @@ export { chunkAndTokenize, prepareChunks, natsToBpb } from './data/chunking.js';
 export { trainLens, type TrainConfig, type StepReport } from './train/trainer.js';
 export { evaluateLenses, type EvalResult, type MetricsLayout } from './eval/evaluate.js';
 export { buildHeatmapOption } from './viz/heatmap-chart.js';
+export { trajectoryHeatmap, type ToHeatmapOptions } from './viz/trajectory-heatmap.js';
 export type { HeatmapData } from './viz/heatmap-data.js';

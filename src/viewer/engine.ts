@@ -8,8 +8,8 @@
 import { existsSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import * as op from '../graph/ops.js';
-import type { Value } from '../graph/graph.js';
-import { LogitLens, lensLogits, type Lens, type TunedLens } from '../lens/lens.js';
+import { LogitLens, type Lens, type TunedLens } from '../lens/lens.js';
+import { allRows, reduceLensRows, scatterBlock, type RowReduction } from '../lens/rows.js';
 import type { LanguageModel } from '../models/language-model.js';
 import type { ProgressCallback } from '../hub/hub-client.js';
 import { loadModel as defaultLoadModel } from '../node/load-model.js';
@@ -484,30 +484,28 @@ function toGrid(d: TrajectoryData, prompt: 0 | 1, label: string): GridPayload {
 }
 
 /**
- * KL, JS and TV between the predictions on two prompts at the same position, for every row, in one
- * graph run: both prompts (cut to the shorter length — a causal model's predictions at position t do
- * not depend on later tokens) form a batch of two, and the distances are reduced inside the graph.
+ * KL, JS and TV between the predictions on two prompts at the same position, for every row: both
+ * prompts (cut to the shorter length — a causal model's predictions at position t do not depend on
+ * later tokens) form a batch of two, and the distances are a reduction of the lens-rows engine, so
+ * memory is bounded by the block of positions.
  */
-export async function promptDistances(lens: Lens, a: number[], b: number[]): Promise<DistancePayload> {
+export async function promptDistances(lens: Lens, a: number[], b: number[], options: { blockBytes?: number } = {}): Promise<DistancePayload> {
   const model = lens.model;
   const T = Math.min(a.length, b.length);
-  const mg = model.buildGraph({ ids: [a.slice(0, T), b.slice(0, T)] });
   const L = model.nLayers;
-  const kl: Value[] = [];
-  const js: Value[] = [];
-  const tv: Value[] = [];
-  for (let r = 0; r <= L; r++) {
-    mg.g.scope(`row.${r}`, () => {
-      const logp = op.logSoftmax(r < L ? lensLogits(lens, mg, r) : mg.forward.logits);
-      const pa = op.slice(logp, 0, 0, 1);
-      const pb = op.slice(logp, 0, 1, 2);
-      kl.push(klOf(pa, pb));
-      js.push(jsOf(pa, pb));
-      tv.push(tvOf(pa, pb));
-    });
-  }
-  const stack = (vs: Value[]): Value => op.concat(vs, 0); // each [1, T] → [R, T]
-  const res = await model.run(mg, { kl: stack(kl), js: stack(js), tv: stack(tv) }, lens.feeds());
-  const f = (n: string): Float32Array => res[n]!.data as Float32Array;
-  return { self: 0, other: 1, kind: 'prompt', rows: L + 1, positions: T, kl: compact(f('kl')), js: compact(f('js')), tv: compact(f('tv')) };
+  const R = L + 1;
+  const res = { kl: new Float32Array(R * T), js: new Float32Array(R * T), tv: new Float32Array(R * T) };
+  const reduction: RowReduction = {
+    rowsPerBlock: R,
+    build: (block) => {
+      const logp = op.logSoftmax(block.logits(lens, allRows(L))); // [R, 2, tb, V]
+      const pa = op.slice(logp, 1, 0, 1);
+      const pb = op.slice(logp, 1, 1, 2);
+      return { kl: klOf(pa, pb), js: jsOf(pa, pb), tv: tvOf(pa, pb) }; // [R, 1, tb] each
+    },
+  };
+  await reduceLensRows(model, { ids: [a.slice(0, T), b.slice(0, T)] }, reduction, (out, w) => {
+    for (const k of ['kl', 'js', 'tv'] as const) scatterBlock(res[k], out[k]!.data, w, R, 1, T);
+  }, options);
+  return { self: 0, other: 1, kind: 'prompt', rows: R, positions: T, kl: compact(res.kl), js: compact(res.js), tv: compact(res.tv) };
 }
