@@ -4,7 +4,7 @@
  * with word vectors. Vectors a block reads use translator ℓ (hidden_states[ℓ] is its input); vectors it
  * writes use translator ℓ + 1, and the last block's the output head alone.
  */
-import type { TunedLens, Translator } from '../lens/lens.js';
+import { LogitLens, type TunedLens } from '../lens/lens.js';
 import type { LanguageModel } from '../models/language-model.js';
 import { decodeDirections } from './decode.js';
 import { SeededRandom } from './random.js';
@@ -73,11 +73,10 @@ function emptyRows<T>(): Record<TableRow, Partial<Record<SourceName, T>>> {
   return { logit_real: {}, logit_random: {}, tuned_real: {}, tuned_random: {} };
 }
 
-/** Which translator decodes a source of block `layer` (null: the output head alone). */
-export function translatorFor(lens: TunedLens | null, source: SourceName, layer: number): Translator | null {
-  if (!lens) return null;
+/** Which translator decodes a source of block `layer` of an L-block model (null: the output head alone). */
+export function translatorFor(nLayers: number, source: SourceName, layer: number): number | null {
   const t = SOURCE_SIDE[source] === 'read' ? layer : layer + 1;
-  return t < lens.translators.length ? lens.translators[t]! : null;
+  return t < nLayers ? t : null;
 }
 
 export async function analyzeWeights(model: LanguageModel, lens: TunedLens | null, words: WordVectors, options: WeightAnalysisOptions = {}): Promise<WeightAnalysis> {
@@ -89,6 +88,7 @@ export async function analyzeWeights(model: LanguageModel, lens: TunedLens | nul
   if (!Number.isInteger(k) || k < 2 || k > model.config.vocabSize) throw new Error(`k must be an integer in 2..${model.config.vocabSize}, got ${k}`);
   const only = options.sources ? new Set(options.sources) : undefined;
   const rng = new SeededRandom(seed);
+  const logit = new LogitLens(model);
   const perLayer = emptyRows<number[][]>();
   const unscored = emptyRows<number>();
   const seenSources = new Set<SourceName>();
@@ -98,7 +98,7 @@ export async function analyzeWeights(model: LanguageModel, lens: TunedLens | nul
   const run = async (group: SourceGroup, matrix: 'real' | 'random', lensKind: 'logit' | 'tuned'): Promise<void> => {
     const row: TableRow = `${lensKind}_${matrix}`;
     const n = group.info.length;
-    const ids = await decodeDirections(model, lensKind === 'tuned' ? translatorFor(lens, group.source, group.layer) : null, group.vectors, n, k);
+    const ids = lensKind === 'tuned' ? await decodeDirections(model, lens!, translatorFor(L, group.source, group.layer), group.vectors, n, k) : await decodeDirections(model, logit, null, group.vectors, n, k);
     const byLayer = (perLayer[row][group.source] ??= layers.map(() => []));
     const scores = byLayer[layers.indexOf(group.layer)]!;
     for (let i = 0; i < n; i++) {
