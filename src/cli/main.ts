@@ -8,6 +8,7 @@ import { registerEval } from './commands/eval.js';
 import { registerPlot } from './commands/plot.js';
 import { registerServe } from './commands/serve.js';
 import { registerLenses } from './commands/lenses.js';
+import { registerWeb } from './commands/web.js';
 import { registerWeights } from './commands/weights.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerSurgery } from './commands/surgery.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerPlot(program);
   registerServe(program);
   registerLenses(program);
+  registerWeb(program);
   registerWeights(program);
   registerGenerate(program);
   registerSurgery(program);

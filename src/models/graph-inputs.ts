@@ -41,7 +41,7 @@ export class WeightInputs {
 /** Position-dependent graph inputs; built by `positionInputs` and fed from position-inputs.ts. */
 export interface PositionValues {
   masks: Map<number | null, Value>;
-  /** Use onnxruntime's fused attention kernel (forward only); false builds the differentiable decomposition. */
+  /** Use the fused attention op (onnxruntime's kernel where it applies); false builds its decomposition explicitly. */
   fusedAttention: boolean;
   positionIds?: Value;
   cos?: Value;
