@@ -1,7 +1,7 @@
 /** `tuned-lens serve`: the browser viewer on a local HTTP server. */
 import { existsSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { sharedDataDir } from '../../hub/model-source.js';
 import { DEFAULT_MODEL } from '../../node/load-model.js';
 import { isLoopbackHost, startViewer } from '../../viewer/server.js';
@@ -46,8 +46,13 @@ export function registerServe(program: Command): void {
     .description('start the browser viewer: type a prompt, pick model, lens and statistic, hover cells for the top-10, pin tokens, compare prompts, export figures')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', parsePort, 8080)
     .option('--host <host>', 'interface to bind; anything but loopback exposes the viewer to your network', '127.0.0.1')
-    .option('-m, --model <model>', `${MODEL_OPTION_HELP}; repeat to offer several (default ${DEFAULT_MODEL})`, collect, [])
-    .option('-l, --lens <lens>', 'tuned lens folder or pretrained id for the first model, or MODEL=LENS for another; repeatable', collect, [])
+    // Repeatable options collect into an array that starts empty; the help shows what an empty one means.
+    .addOption(new Option('-m, --model <model>', `${MODEL_OPTION_HELP}; repeat to offer several`).argParser(collect).default([], DEFAULT_MODEL))
+    .addOption(
+      new Option('-l, --lens <lens>', 'tuned lens folder or pretrained id for the first model, or MODEL=LENS for another; repeatable')
+        .argParser(collect)
+        .default([], `none, or ${DEFAULT_MODEL}'s reference lens when present`),
+    )
     .option('--max-tokens <n>', 'longest prompt accepted, in tokens (the model context length applies anyway)', parsePositiveInt('--max-tokens'))
     .action(async (opts: { port: number; host: string; model: string[]; lens: string[]; maxTokens?: number }) => {
       const models = opts.model.length > 0 ? opts.model : [DEFAULT_MODEL];
