@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { SeededRandom } from '../src/applications/random.js';
-import { sharedDir } from '../src/shared-data.js';
+import { sharedDir } from '../test/helpers/shared-data.js';
 
 const N = 200;
 const corpus = readFileSync(`${sharedDir()}/corpora/tinystories_sample.txt`, 'utf8');

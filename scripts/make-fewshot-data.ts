@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { SeededRandom } from '../src/applications/random.js';
-import { sharedDir } from '../src/shared-data.js';
+import { sharedDir } from '../test/helpers/shared-data.js';
 
 const PER_LABEL = 60;
 const DEMOS_PER_LABEL = 2;

@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { SeededRandom } from '../src/applications/random.js';
-import { sharedDir } from '../src/shared-data.js';
+import { sharedDir } from '../test/helpers/shared-data.js';
 
 /**
  * Goal-hijacking attacks in the style of PromptInject (Perez & Ribeiro 2022, "Ignore Previous Prompt"):

@@ -16,6 +16,9 @@ import { registerInjection } from './commands/injection.js';
 import { registerDepth } from './commands/depth.js';
 import { registerOverthinking } from './commands/overthinking.js';
 import { registerDifficulty } from './commands/difficulty.js';
+import { registerWeights } from './commands/weights.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerSurgery } from './commands/surgery.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -41,6 +44,9 @@ export function buildProgram(): Command {
   registerDepth(program);
   registerOverthinking(program);
   registerDifficulty(program);
+  registerWeights(program);
+  registerGenerate(program);
+  registerSurgery(program);
   return program;
 }
 
