@@ -110,13 +110,9 @@ export class LanguageModel {
     return f;
   }
 
-  /** Runs a graph built with `buildGraph`, feeding only the inputs the outputs need. */
+  /** Runs a graph built with `buildGraph` (the compiled graph takes only the inputs its outputs need). */
   async run(mg: ModelGraph, outputs: Record<string, Value>, extraFeeds: Record<string, HostArray['data']> = {}): Promise<Record<string, HostArray>> {
-    const compiled = await this.runtime.compile(outputs);
-    const all = { ...mg.feeds(), ...extraFeeds };
-    const feeds: Record<string, HostArray['data']> = {};
-    for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
-    return compiled.run(feeds);
+    return (await this.runtime.compile(outputs)).run({ ...mg.feeds(), ...extraFeeds });
   }
 
   /**
@@ -136,10 +132,7 @@ export class LanguageModel {
     return async (batch, extraFeeds = {}) => {
       const [b, t] = batchShape(batch);
       if (b !== B || t !== T) throw new Error(`this compiled graph takes batches of ${B} × ${T} tokens, got ${b} × ${t}`);
-      const all = { ...weightFeeds, ...mg.extraInputs.feeds(), ...this.batchFeeds(batch), ...extraFeeds };
-      const feeds: Record<string, HostArray['data']> = {};
-      for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
-      return compiled.run(feeds);
+      return compiled.run({ ...weightFeeds, ...mg.extraInputs.feeds(), ...this.batchFeeds(batch), ...extraFeeds });
     };
   }
 
