@@ -4,7 +4,6 @@ import * as nodePath from 'node:path';
 import type { Command } from 'commander';
 import { sharedDataDir } from '../../hub/model-source.js';
 import { DEFAULT_MODEL } from '../../node/load-model.js';
-import { isLoopbackHost, startViewer } from '../../viewer/server.js';
 import { CliError, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -56,6 +55,8 @@ export function registerServe(program: Command): void {
         const ref = defaultStoriesLens();
         if (ref) lenses[DEFAULT_MODEL] = [ref];
       }
+      // The viewer (and its figure code) loads only when serving, not at every CLI start.
+      const { isLoopbackHost, startViewer } = await import('../../viewer/server.js');
       if (!isLoopbackHost(opts.host)) {
         process.stderr.write(
           `tuned-lens serve: warning: binding to ${opts.host}, not loopback: anyone who can reach this machine can use the viewer ` +
