@@ -11,7 +11,11 @@ import { join, resolve } from 'node:path';
 const repo = resolve(new URL('..', import.meta.url).pathname);
 const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
 const work = mkdtempSync(join(tmpdir(), 'tl-tarball-'));
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+const run = (cmd, args, cwd, envChanges = {}) => {
+  const env = { ...process.env, ...envChanges };
+  for (const [k, v] of Object.entries(envChanges)) if (v === undefined) delete env[k];
+  return execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+};
 
 try {
   // `npm pack` runs the prepare script (tsc + viewer bundle), so the tarball holds dist/.
@@ -29,10 +33,9 @@ try {
   const printed = run('npx', ['--offline', 'tuned-lens', '--version'], app).trim();
   if (printed !== version) throw new Error(`npx tuned-lens --version printed "${printed}", expected ${version}`);
 
-  // The README's first command. The default model (stories260K) is not inside the package yet, and this check must
-  // not need the network, so it is pointed at the shared copy; drop --model once the package embeds the model.
-  const shared = process.env.TUNED_LENS_SHARED ? resolve(process.env.TUNED_LENS_SHARED) : resolve(repo, '..', 'shared');
-  const table = run('npx', ['--offline', 'tuned-lens', 'lens', 'Once upon a time, there was a little girl named Lily.', '--model', join(shared, 'models', 'stories260K'), '--width', '400'], app);
+  // The README's first command, exactly: the default model (stories260K) ships inside the package, so no network
+  // and no shared data are needed (TUNED_LENS_SHARED is removed from its environment).
+  const table = run('npx', ['--offline', 'tuned-lens', 'lens', 'Once upon a time, there was a little girl named Lily.', '--width', '400'], app, { TUNED_LENS_SHARED: undefined });
   const output = table.split('\n').find((l) => l.startsWith('output '));
   if (!output || !/_She 0\.\d\d\s*$/.test(output)) throw new Error(`the README's lens command printed an unexpected table:\n${table}`);
   console.log(`tarball ${tgz.split('/').pop()}: installs offline, --version ${printed}, the README's lens command works`);
