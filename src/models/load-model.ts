@@ -8,7 +8,6 @@ import { readHfConfig } from '../formats/hf-config.js';
 import { openLlama2cCheckpoint } from '../formats/llama2c.js';
 import { openSafetensorsCheckpoint } from '../formats/safetensors.js';
 import type { WeightSource } from '../formats/weights.js';
-import { loadHfTokenizer } from '../tokenizers/hf-tokenizer.js';
 import { loadLlama2cTokenizer } from '../tokenizers/llama2c-tokenizer.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { LanguageModel } from './language-model.js';
@@ -33,7 +32,7 @@ export async function loadModelFrom(fs: FileSystem, source: LoadableSource, runt
   } else {
     hf = (await readHfConfig(fs, source.dir)) as unknown as Record<string, unknown>;
     weights = await openSafetensorsCheckpoint(fs, source.dir);
-    tokenizer = (await fs.exists(fs.join(source.dir, 'tokenizer.json'))) ? await loadHfTokenizer(fs, source.dir) : null;
+    tokenizer = (await fs.exists(fs.join(source.dir, 'tokenizer.json'))) ? await (await import('../tokenizers/hf-tokenizer.js')).loadHfTokenizer(fs, source.dir) : null;
     where = fs.join(source.dir, 'config.json');
   }
   try {

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { defaultCacheDir } from '../hub/hub-client.js';
-import { sharedDir } from '../shared-data.js';
 import { buildPpmiVectors, parseWordVectors, PPMI_DEFAULTS, type PpmiOptions, type WordVectors } from '../weights/word-vectors.js';
 import { nodeFileSystem } from './file-system.js';
 
@@ -31,10 +30,14 @@ function textFiles(dir: string): string[] {
   return out;
 }
 
-/** The default corpus: the project's shared English corpora (`<shared>/corpora`). */
-export function defaultCorpus(): string[] {
-  const dir = nodePath.join(sharedDir(), 'corpora');
-  if (!existsSync(dir)) throw new Error(`no word vectors: give --embeddings FILE (word2vec/GloVe text) or --corpus FILE…; the default corpus folder ${dir} does not exist (set TUNED_LENS_SHARED)`);
+/**
+ * The default corpus folder: `$TUNED_LENS_CORPUS`, else the project checkout's English corpora when run from
+ * it (`$TUNED_LENS_SHARED/corpora`, `../shared/corpora`). The package ships no corpus: elsewhere, pass
+ * --corpus or --embeddings.
+ */
+export function defaultCorpus(env: Record<string, string | undefined> = process.env): string[] {
+  const dir = nodePath.resolve(env.TUNED_LENS_CORPUS ?? nodePath.join(env.TUNED_LENS_SHARED ?? '../shared', 'corpora'));
+  if (!existsSync(dir)) throw new Error(`no word vectors: give --embeddings FILE (word2vec/GloVe text) or --corpus FILE…, or set TUNED_LENS_CORPUS to a folder of .txt files (${dir} does not exist)`);
   const files = textFiles(dir);
   if (files.length === 0) throw new Error(`${dir}: no .txt files for the default word vectors`);
   return files;

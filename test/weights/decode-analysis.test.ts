@@ -8,7 +8,7 @@ import { W } from '../../src/models/load-weights.js';
 import { decodeDirections } from '../../src/weights/decode.js';
 import { analyzeWeights, translatorFor } from '../../src/weights/analysis.js';
 import { SeededRandom } from '../../src/weights/random.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 import { buildPpmiVectors } from '../../src/weights/word-vectors.js';
 import { goldenPath } from '../helpers/golden.js';
 

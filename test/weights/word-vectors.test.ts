@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 import { mat, singularVectors } from '../../src/weights/linalg.js';
 import { SeededRandom } from '../../src/weights/random.js';
 import { buildPpmiVectors, parseWordVectors, ppmiMatrix, splitWords, truncatedSvd, type Csr } from '../../src/weights/word-vectors.js';

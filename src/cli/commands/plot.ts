@@ -3,10 +3,9 @@ import * as nodePath from 'node:path';
 import type { Command } from 'commander';
 import { LogitLens, type Lens } from '../../lens/lens.js';
 import type { LanguageModel } from '../../models/language-model.js';
-import { PredictionTrajectory, type StatisticName } from '../../trajectory/prediction-trajectory.js';
+import type { StatisticName } from '../../trajectory/prediction-trajectory.js';
 import { normalizePiece } from '../../trajectory/token-display.js';
 import { TokenFormatter } from '../../trajectory/token-formatter.js';
-import { writeFigure } from '../../viz/render.js';
 import { loadLensForCli } from '../lens-loading.js';
 import { checkInputGiven, checkTopK, CliError, inputIds, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
 import { checkOutputFile } from '../output-paths.js';
@@ -110,6 +109,8 @@ export function registerPlot(program: Command): void {
       const targets = everywhere('--target', opts.target);
       const antiTargets = everywhere('--anti-target', opts.antiTarget);
 
+      // Figure code (ECharts, resvg) loads only when a figure is drawn, not at every CLI start.
+      const [{ PredictionTrajectory }, { writeFigure }] = await Promise.all([import('../../trajectory/prediction-trajectory.js'), import('../../viz/render.js')]);
       let traj = await PredictionTrajectory.compute(lens, { ids: [ids] }, { topK: opts.topK, ...(targets ? { targets } : {}), ...(antiTargets ? { antiTargets } : {}) });
       if (opts.range) {
         try {

@@ -4,7 +4,6 @@ import { bundledLensFor } from '../../hub/lens-source.js';
 import type { TunedLens } from '../../lens/lens.js';
 import type { LanguageModel } from '../../models/language-model.js';
 import { DEFAULT_MODEL } from '../../node/load-model.js';
-import { isLoopbackHost, startViewer } from '../../viewer/server.js';
 import { CliError, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
 import { loadLensForCli } from '../lens-loading.js';
 
@@ -107,6 +106,8 @@ export function registerServe(program: Command): void {
         const shipped = lenses[m] ? null : bundledLensFor(m);
         if (shipped) lenses[m] = [shipped];
       }
+      // The viewer (and its figure code) loads only when serving, not at every CLI start.
+      const { isLoopbackHost, startViewer } = await import('../../viewer/server.js');
       if (!isLoopbackHost(opts.host)) {
         process.stderr.write(
           `tuned-lens serve: warning: binding to ${opts.host}, not loopback: anyone who can reach this machine can use the viewer ` +
