@@ -156,3 +156,13 @@ test('writeAtomic errors name the target file, not the internal temporary file',
     return true;
   });
 });
+
+test('what the fuzzer found: expanding GPT-Neo attention_types and a tokenizer id of 1e9 are refused up front', async () => {
+  const neo = { model_type: 'gpt_neo', hidden_size: 48, num_heads: 4, num_layers: 2, attention_types: [[['global', 'local'], 1e9]] };
+  assert.throws(() => parseHfConfig(JSON.stringify(neo), 'neo.json'), /neo\.json: "attention_types repeat count" must be an integer from 1 to 10000, got 1000000000/);
+  const { HfTokenizer } = await import('../../src/tokenizers/hf-tokenizer.js');
+  const tok = { model: { type: 'BPE', vocab: { a: 0, b: 1e9 }, merges: [] } };
+  const t0 = Date.now();
+  assert.throws(() => new HfTokenizer(tok, {}, 'tok.json'), /tok\.json: token "b" has id 1000000000; ids must be integers from 0 to 1027 for a vocabulary of 2 entries/);
+  assert.ok(Date.now() - t0 < 1000);
+});
