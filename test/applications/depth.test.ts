@@ -12,7 +12,7 @@ import { LogitLens } from '../../src/lens/lens.js';
 import { loadModel } from '../../src/node/load-model.js';
 import { depthColor, renderTokenDepthHtml, renderTokenDepthSvg } from '../../src/viz/token-depth-figure.js';
 import { main } from '../../src/cli/main.js';
-import { readGolden } from '../helpers/golden.js';
+import { goldenPath, readGolden } from '../helpers/golden.js';
 
 test('predictionDepth: the first layer from which every later layer agrees with the final answer', () => {
   assert.equal(predictionDepth([7, 7, 7], 7), 0);
@@ -51,7 +51,7 @@ test('depth command: JSON has one depth per input position (BOS included), figur
   const text = 'Once upon a time, there was a little girl named Lily.';
   // In this process (stdout is left alone: the test reporter writes there; the printed paths are harmless).
   const codes = [
-    await main(['depth', text, '--lens', '../shared/golden/reference-lens/lens', '--out', join(dir, 'd.html'), '--json', join(dir, 'd.json')]),
+    await main(['depth', text, '--lens', goldenPath('reference-lens', 'lens'), '--out', join(dir, 'd.html'), '--json', join(dir, 'd.json')]),
     await main(['depth', text, '--logit', '--out', join(dir, 'd.svg')]),
     await main(['depth', text, '--logit', '--out', join(dir, 'd.png')]),
   ];

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { goldenPath } from '../helpers/golden.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ test('difficulty command on a degenerate series: iteration learned follows corre
   const dir = mkdtempSync(join(tmpdir(), 'tl-difficulty-'));
   const task = join(dir, 'task.jsonl');
   writeFileSync(task, readFileSync('data/difficulty/cloze.jsonl', 'utf8').trim().split('\n').slice(0, 8).join('\n') + '\n');
-  assert.equal(await main(['difficulty', '--task', task, '--checkpoints', 'stories260K,stories260K', '--lens', '../shared/golden/reference-lens/lens', '--output', dir]), 0);
+  assert.equal(await main(['difficulty', '--task', task, '--checkpoints', 'stories260K,stories260K', '--lens', goldenPath('reference-lens', 'lens'), '--output', dir]), 0);
   const j = JSON.parse(readFileSync(join(dir, 'difficulty.json'), 'utf8')) as {
     n: number; final_accuracy: number; never_learned: number; rho: { tuned: number | null; logit: number | null };
     examples: { iteration_learned: number; correct_per_checkpoint: boolean[]; depth_tuned: number; depth_logit: number }[];

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { goldenPath } from '../helpers/golden.js';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ async function runCli(args: string[]): Promise<{ code: number; stderr: string }>
   }
 }
 
-const LENS = '../shared/golden/reference-lens/lens';
+const LENS = goldenPath('reference-lens', 'lens');
 const dir = mkdtempSync(join(tmpdir(), 'tl-injection-'));
 const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n');
 const normal = join(dir, 'normal.jsonl');

@@ -1,6 +1,7 @@
 /** layerLogProbsAt (padded batches, chosen positions) against the full lens log-probs of each sequence alone. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { goldenPath } from '../helpers/golden.js';
 import { layerLogProbsAt } from '../../src/applications/layer-log-probs.js';
 import { lensLogProbs } from '../../src/lens/rows.js';
 import { loadModel } from '../../src/node/load-model.js';
@@ -8,7 +9,7 @@ import { loadTunedLens } from '../../src/node/load-lens.js';
 
 test('log-probs at chosen positions of left-padded batches equal each sequence run alone', async () => {
   const model = await loadModel('stories260K');
-  const lens = await loadTunedLens(model, '../shared/golden/reference-lens/lens');
+  const lens = await loadTunedLens(model, goldenPath('reference-lens', 'lens'));
   const V = model.config.vocabSize;
   const L = model.nLayers;
   const seqs = ['Once upon a time, there was a little girl named Lily.', 'Hi there', 'The cat sat on the mat and looked at the bird in the tree.'].map((t) => model.encode(t));
