@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogitLens } from '../../src/lens/lens.js';
 import { loadModel } from '../../src/node/load-model.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../../test/helpers/shared-data.js';
 import { extractCausalBasis } from '../../src/causal/cbe.js';
 import { LensInfluence } from '../../src/causal/lens-influence.js';
 import { Lbfgs } from '../../src/causal/lbfgs.js';
