@@ -40,6 +40,8 @@ button:disabled { opacity: .5; cursor: default; }
 #progress .fill { height: 100%; width: 0; background: var(--accent); transition: width .2s; }
 #progress.indeterminate .fill { width: 30% !important; animation: slide 1.1s ease-in-out infinite; }
 @keyframes slide { from { margin-left: -30%; } to { margin-left: 100%; } }
+#notice { margin: 10px 16px 0; padding: 6px 12px; border: 1px solid #8c6d1f; border-left-width: 4px; color: #5c4813; background: #fdf8e8; font-size: 14px; }
+input[type=text] { font-size: 14px; padding: 4px 6px; border: 1px solid #8a96a3; border-radius: 4px; color: var(--fg); min-width: 14em; }
 #error { margin: 10px 16px 0; padding: 8px 12px; border: 1px solid var(--bad); border-left-width: 4px; color: var(--bad); background: #fdf3f3; white-space: pre-wrap; font-size: 14px; }
 main { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 0; align-items: start; }
 #panels { padding: 12px 16px; display: grid; gap: 18px; min-width: 0; }
@@ -142,10 +144,16 @@ ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
     <label>to (excl.) <input id="to" type="number" min="1" step="1" placeholder="end"></label>
     <button id="run" type="submit">Show</button>
   </div>
+  <div class="row" id="target-row">
+    <label>Colour by target token(s) <input id="target" type="text" placeholder="_Lily | _Tim | #42" title="One token, or several separated by | (their probabilities are summed). Write a leading space as _ (as the grid shows it) or give an id as #123."></label>
+    <label id="target-measure-label">as <select id="target-measure"></select></label>
+    <label id="anti-target-label">anti-target <input id="anti-target" type="text" placeholder="_Tim"></label>
+  </div>
 </form>
 ${web ? WEB_SOURCES : ''}
 <div id="progress" hidden><div class="bar"><div class="fill"></div></div><span class="text"></span></div>
 <div id="error" role="alert" hidden></div>
+<div id="notice" role="status" aria-live="polite" hidden></div>
 <main>
   <section id="panels"><div class="empty">Type a prompt and press Show (or Ctrl+Enter).</div></section>
   <aside id="side">

@@ -6,6 +6,7 @@
  * Core code (browser and tests): no `node:*` imports.
  */
 import { BASE_STATISTICS, DISTANCE_STATISTICS, LENS_MODES, type BaseStatistic, type DistanceStatistic, type LensMode, type ViewSettings } from './protocol.js';
+import { TARGET_MEASURES, type TargetMeasure } from './view-model.js';
 
 export interface SelectedCell {
   /** Panel index in page order. */
@@ -22,6 +23,11 @@ export interface PageState {
   prompt: string;
   prompt2: string;
   view: ViewSettings;
+  /** Tracked target tokens as typed ("_Lily|_Tim" = their summed probability); "" = colour by the statistic. */
+  target: string;
+  /** Anti-target tokens for the log-prob difference. */
+  antiTarget: string;
+  targetMeasure: TargetMeasure;
   /** Pinned token ids, in pin order. */
   pins: number[];
   cell: SelectedCell | null;
@@ -30,7 +36,12 @@ export interface PageState {
 export const DEFAULT_VIEW: ViewSettings = { statistic: 'entropy', distance: 'kl', stride: 1, from: 0, to: null };
 
 export function defaultState(): PageState {
-  return { model: 0, lens: 'logit', tunedLens: 0, prompt: '', prompt2: '', view: { ...DEFAULT_VIEW }, pins: [], cell: null };
+  return { model: 0, lens: 'logit', tunedLens: 0, prompt: '', prompt2: '', view: { ...DEFAULT_VIEW }, target: '', antiTarget: '', targetMeasure: 'prob', pins: [], cell: null };
+}
+
+/** Tokens of a target group, as typed in the target field: separated by "|", blanks around them ignored. */
+export function targetTokens(spec: string): string[] {
+  return [...new Set(spec.split('|').map((t) => t.trim()).filter((t) => t !== ''))];
 }
 
 /** Most pins a link may carry (each is a computation when the page opens). */
@@ -49,6 +60,9 @@ export function stateToQuery(s: PageState): string {
   if (s.view.stride !== 1) q.set('stride', String(s.view.stride));
   if (s.view.from !== 0) q.set('from', String(s.view.from));
   if (s.view.to !== null) q.set('to', String(s.view.to));
+  if (s.target) q.set('target', s.target);
+  if (s.antiTarget) q.set('anti', s.antiTarget);
+  if (s.targetMeasure !== 'prob') q.set('tm', s.targetMeasure);
   if (s.pins.length > 0) q.set('pins', s.pins.join(','));
   if (s.cell) q.set('cell', `${s.cell.panel}.${s.cell.row}.${s.cell.pos}`);
   const text = q.toString();
@@ -78,6 +92,10 @@ export function stateFromQuery(search: string): PageState {
   s.view.from = int(q.get('from'), 0, 0);
   const to = int(q.get('to'), 1, -1);
   s.view.to = to === -1 ? null : to;
+  s.target = q.get('target') ?? '';
+  s.antiTarget = q.get('anti') ?? '';
+  const tm = q.get('tm');
+  if (tm && tm in TARGET_MEASURES) s.targetMeasure = tm as TargetMeasure;
   const pins = (q.get('pins') ?? '').split(',').filter((p) => /^\d+$/.test(p)).map(Number);
   s.pins = [...new Set(pins)].slice(0, MAX_PINS);
   const cell = /^(\d+)\.(\d+)\.(\d+)$/.exec(q.get('cell') ?? '');
