@@ -61,7 +61,10 @@ aside h2 { font-size: 14px; margin: 14px 0 6px; }
 .top-list li button:hover { border-color: var(--accent); background: #eef4fb; }
 .top-list li button.pinned { background: #e3eefa; }
 .top-list .tok { white-space: pre; overflow: hidden; text-overflow: ellipsis; }
-.top-list .p { color: var(--muted); }
+.top-list .p { color: var(--muted); margin-left: auto; }
+.top-list li button.next { border-color: #1b7837; }
+.top-list .next-mark { color: #1b7837; font-size: 11px; white-space: nowrap; }
+.top-list .next-outside { font-size: 12px; color: #1b7837; padding: 2px 6px; }
 #pins { display: flex; flex-wrap: wrap; gap: 6px; }
 .chip { display: inline-flex; align-items: center; gap: 4px; border-radius: 12px; padding: 2px 4px 2px 10px; font: 12px 'DejaVu Sans Mono', Menlo, Consolas, monospace; color: #fff; }
 .chip button { background: transparent; border: none; color: #fff; padding: 0 4px; font-size: 14px; line-height: 1; }
@@ -139,6 +142,7 @@ ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
     <label id="tuned-lens-label">Tuned lens <select id="tuned-lens"></select></label>
     <label id="statistic-label">Statistic <select id="statistic"></select></label>
     <label id="distance-label">Distance <select id="distance"></select></label>
+    <label>Top-k <select id="top-k"></select></label>
     <label>Layer stride <input id="stride" type="number" min="1" step="1" value="1"></label>
     <label>Tokens from <input id="from" type="number" min="0" step="1" value="0"></label>
     <label>to (excl.) <input id="to" type="number" min="1" step="1" placeholder="end"></label>

@@ -175,6 +175,31 @@ test('viewer in chromium: target tracking (token, group, log-prob, diff) and two
   await page.fill('#prompt2', '');
   assert.equal(await page.locator('#lens option[value="compare"]').isDisabled(), false);
 
+  // Top-k is a choice (the server allows 50), kept in the URL; the actual next token is marked in the
+  // list, or named with its rank and probability below it when it falls outside the top-k.
+  await page.selectOption('#lens', 'logit');
+  await page.selectOption('#top-k', '5');
+  await page.waitForFunction(() => /[?&]k=5/.test(location.search) && !/lens=/.test(location.search), null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelectorAll('.panel').length === 1 && /logit lens/.test(document.querySelector('.panel .panel-head span')?.textContent ?? ''), null, { timeout: 30_000 });
+  for (const [row, pos] of [[R - 1, 0], [0, 4], [0, 9]] as const) {
+    const chart = page.locator('.panel[data-panel="0"] .heatmap');
+    const layout = JSON.parse((await chart.getAttribute('data-layout'))!) as { left: number; top: number; width: number; height: number; rows: number; cols: number };
+    const box = (await chart.boundingBox())!;
+    await page.mouse.move(box.x + layout.left + (pos + 0.5) * (layout.width / layout.cols), box.y + layout.top + (layout.rows - 1 - row + 0.5) * (layout.height / layout.rows));
+    await page.waitForFunction((t) => document.querySelector('#cell-info b')?.textContent?.includes(t), `#${pos} `);
+    assert.equal(await page.locator('#top-lists .top-list[data-grid="0"] li button').count(), 5);
+    const rank = g.rank[row * T + pos]!;
+    const next = shortTokenLabel(traj.pieces, g.targets[pos]!);
+    if (rank <= 5) {
+      assert.equal(await page.locator('#top-lists button.next .tok').textContent(), next);
+      assert.equal(await page.locator('#top-lists button.next').count(), 1);
+    } else {
+      const text = (await page.locator('#top-lists .next-outside').textContent())!;
+      assert.ok(text.includes(`${next}: rank ${rank}, ${(Math.exp(-g.crossEntropy[row * T + pos]!) * 100).toFixed(2)}%`), text);
+    }
+  }
+  await page.screenshot({ path: nodePath.join(ARTIFACTS, 'target-4-top-k-next-token.png'), fullPage: true });
+
   const unexpected = problems.filter((m) => !/status of 400/.test(m));
   assert.deepEqual(unexpected, [], 'no console errors, page errors or server errors');
 });

@@ -17,7 +17,7 @@ import {
   type TrajectoryRequest,
   type TrajectoryResponse,
 } from '../protocol.js';
-import { MAX_PINS, stateFromQuery, stateToQuery, targetTokens, type PageState } from '../url-state.js';
+import { MAX_PINS, TOP_K_CHOICES, stateFromQuery, stateToQuery, targetTokens, type PageState } from '../url-state.js';
 import {
   BASE_STATISTIC_LABELS,
   DISTANCE_LABELS,
@@ -65,6 +65,7 @@ const el = {
   antiTargetLabel: byId<HTMLElement>('anti-target-label'),
   targetMeasure: byId<HTMLSelectElement>('target-measure'),
   notice: byId<HTMLElement>('notice'),
+  topK: byId<HTMLSelectElement>('top-k'),
   progress: byId<HTMLElement>('progress'),
   error: byId<HTMLElement>('error'),
   panels: byId<HTMLElement>('panels'),
@@ -168,6 +169,7 @@ async function withProgress<T>(label: string, work: Promise<T>): Promise<T> {
 // Controls ↔ state
 
 function fillStaticMenus(): void {
+  el.topK.replaceChildren(...TOP_K_CHOICES.map((k) => new Option(String(k), String(k))));
   el.targetMeasure.replaceChildren(...(Object.keys(TARGET_MEASURES) as TargetMeasure[]).map((m) => new Option(TARGET_MEASURES[m].label, m)));
   el.statistic.replaceChildren(...BASE_STATISTICS.map((s) => new Option(BASE_STATISTIC_LABELS[s], s)));
   el.distance.replaceChildren(...DISTANCE_STATISTICS.map((d) => new Option(`${DISTANCE_LABELS[d].label} (${DISTANCE_LABELS[d].short})`, d)));
@@ -206,6 +208,8 @@ function writeControls(): void {
   el.stride.value = String(state.view.stride);
   el.from.value = String(state.view.from);
   el.to.value = state.view.to === null ? '' : String(state.view.to);
+  if (!TOP_K_CHOICES.includes(state.topK)) el.topK.append(new Option(String(state.topK), String(state.topK)));
+  el.topK.value = String(state.topK);
   el.target.value = state.target;
   el.antiTarget.value = state.antiTarget;
   el.targetMeasure.value = state.targetMeasure;
@@ -224,6 +228,7 @@ function readControls(): void {
   state.view.from = Math.max(0, Math.floor(Number(el.from.value)) || 0);
   const to = el.to.value.trim() === '' ? null : Math.floor(Number(el.to.value));
   state.view.to = to !== null && Number.isFinite(to) && to >= 1 ? to : null;
+  state.topK = Number(el.topK.value) || 10;
   state.target = el.target.value;
   state.antiTarget = el.antiTarget.value;
   state.targetMeasure = el.targetMeasure.value as TargetMeasure;
@@ -264,7 +269,7 @@ function writeUrl(push: boolean): void {
 }
 
 function trajectoryRequest(): TrajectoryRequest {
-  const req: TrajectoryRequest = { model: state.model, lens: state.lens, prompt: state.prompt, topK: 10 };
+  const req: TrajectoryRequest = { model: state.model, lens: state.lens, prompt: state.prompt, topK: state.topK };
   if (state.lens !== 'logit') req.tunedLens = state.tunedLens;
   if (state.prompt2.trim() !== '') req.prompt2 = state.prompt2;
   return req;
@@ -545,7 +550,7 @@ async function init(): Promise<void> {
     if (el.prompt.value.trim()) void run(true);
     else updateControlVisibility();
   });
-  for (const sel of [el.lens, el.tunedLens]) {
+  for (const sel of [el.lens, el.tunedLens, el.topK]) {
     sel.addEventListener('change', () => {
       readControls();
       updateControlVisibility();
