@@ -144,7 +144,7 @@ function gridPanel(resp: TrajectoryResponse, gi: number, view: ViewSettings, two
   const prob = target?.prob[gi];
   if (!target || !prob) {
     const title = titleOf(resp, ...parts, traj.statistic(view.statistic).name);
-    return { key: `grid-${gi}`, title, data: traj.toHeatmap(view.statistic, { title }), rows, cols, grids: [gi] };
+    return { key: `grid-${gi}`, title, data: labelInputRow(traj.toHeatmap(view.statistic, { title }), rows), rows, cols, grids: [gi] };
   }
   // Coloured by the target: the cells keep their top-1 labels and top-k tooltips, only the colour changes.
   const meta = TARGET_MEASURES[target.measure];
@@ -158,7 +158,13 @@ function gridPanel(resp: TrajectoryResponse, gi: number, view: ViewSettings, two
   data.colorScale = meta.colorScale;
   data.logScale = false;
   data.range = targetRange(data.values, target.measure);
-  return { key: `grid-${gi}`, title, data, rows, cols, grids: [gi] };
+  return { key: `grid-${gi}`, title, data: labelInputRow(data, rows), rows, cols, grids: [gi] };
+}
+
+/** Row 0 decodes the embeddings (before any block): the axis calls it "input" rather than "0". */
+function labelInputRow(data: HeatmapData, rows: number[]): HeatmapData {
+  if (rows[0] === 0 && data.rowLabels.length > 1) data.rowLabels[0] = 'input';
+  return data;
 }
 
 /** What the grid is coloured by when a target is tracked. */
@@ -238,7 +244,7 @@ function distancePanel(resp: TrajectoryResponse, dist: DistancePayload, view: Vi
       return a === b ? a : `${a}/${b}`;
     });
   }
-  return { key: 'distance', title, data, rows, cols, grids: [dist.self, dist.other] };
+  return { key: 'distance', title, data: labelInputRow(data, rows), rows, cols, grids: [dist.self, dist.other] };
 }
 
 /**

@@ -72,6 +72,16 @@ async function cellValue(p: Page, panel: number, row: number, col: number): Prom
   );
 }
 
+/** WCAG contrast ratio of two CSS "rgb(r, g, b)" colours. */
+function contrast(a: string, b: string): number {
+  const lum = (css: string): number => {
+    const [r, g, bl] = css.match(/\d+(\.\d+)?/g)!.slice(0, 3).map((v) => Number(v) / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x! + 0.05) / (y! + 0.05);
+}
+
 async function panelTitle(p: Page, panel = 0): Promise<string> {
   return (await p.locator(`.panel[data-panel="${panel}"] .panel-head span`).first().textContent()) ?? '';
 }
@@ -199,6 +209,42 @@ test('viewer in chromium: target tracking (token, group, log-prob, diff) and two
     }
   }
   await page.screenshot({ path: nodePath.join(ARTIFACTS, 'target-4-top-k-next-token.png'), fullPage: true });
+
+  // Row 0 is labelled as the embeddings; each export button has its own accessible name.
+  const axis = await page.locator('.panel[data-panel="0"] .heatmap svg text').allTextContents();
+  assert.ok(axis.includes('input') && axis.includes('output'), `row labels: ${axis.join('|')}`);
+  assert.match((await page.locator('.panel[data-panel="0"] button[data-export="png"]').getAttribute('aria-label'))!, /^Export stories260K · logit lens · Entropy as PNG$/);
+  assert.equal(await page.locator('#progress').getAttribute('aria-live'), 'polite');
+  assert.equal(await page.locator('#cell-info').getAttribute('aria-live'), 'polite');
+  // Pin chips read at AA (≥ 4.5:1) on every palette colour, and form fields have borders of ≥ 3:1 on white.
+  const borderColours = await page.evaluate(() => ['#prompt', '#target', '#stride', '#lens'].map((id) => getComputedStyle(document.querySelector(id)!).borderTopColor));
+  const contrasts = { borders: borderColours.map((c) => contrast(c, 'rgb(255, 255, 255)')) };
+  for (const b of contrasts.borders) assert.ok(b >= 3, `input border contrast ${b.toFixed(2)}:1`);
+  for (let i = 0; i < 8; i++) {
+    const list = page.locator('#top-lists .top-list[data-grid="0"] li button');
+    if (i === 5) {
+      // More pins than a top-5 offers: pin further tokens of another cell.
+      const chart = page.locator('.panel[data-panel="0"] .heatmap');
+      const layout = JSON.parse((await chart.getAttribute('data-layout'))!) as { left: number; top: number; width: number; height: number; rows: number; cols: number };
+      const box = (await chart.boundingBox())!;
+      await page.mouse.click(box.x + layout.left + 2.5 * (layout.width / layout.cols), box.y + layout.top + (layout.rows - 0.5) * (layout.height / layout.rows));
+    } else if (i === 0) {
+      await page.mouse.click(...(await (async () => {
+        const chart = page.locator('.panel[data-panel="0"] .heatmap');
+        const layout = JSON.parse((await chart.getAttribute('data-layout'))!) as { left: number; top: number; width: number; height: number; rows: number; cols: number };
+        const box = (await chart.boundingBox())!;
+        return [box.x + layout.left + 0.5 * (layout.width / layout.cols), box.y + layout.top + 0.5 * (layout.height / layout.rows)] as const;
+      })()));
+    }
+    const free = list.and(page.locator(':not(.pinned)'));
+    if ((await free.count()) === 0) break;
+    await free.first().click();
+  }
+  await page.waitForFunction(() => document.querySelectorAll('#pins .chip').length >= 6 && !document.querySelector('#pins')!.textContent!.includes('…'), null, { timeout: 30_000 });
+  const chipColours = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('#pins .chip')).map((c) => [getComputedStyle(c).color, getComputedStyle(c).backgroundColor] as const));
+  const chipRatios = chipColours.map(([fg, bg]) => contrast(fg, bg));
+  for (const r of chipRatios) assert.ok(r >= 4.5, `pin chip contrast ${r.toFixed(2)}:1 (all: ${chipRatios.map((v) => v.toFixed(2)).join(', ')})`);
+  await page.screenshot({ path: nodePath.join(ARTIFACTS, 'target-5-pins-contrast.png'), fullPage: true });
 
   const unexpected = problems.filter((m) => !/status of 400/.test(m));
   assert.deepEqual(unexpected, [], 'no console errors, page errors or server errors');
