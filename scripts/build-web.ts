@@ -9,7 +9,7 @@
  *   echarts.min.js        charts
  *   ort/                  onnxruntime-web (WebGPU + WASM SIMD/threads build) and its .wasm
  *   models/stories260K/   built in, so the page works offline on first load (MIT, see LICENSE there)
- *   lenses/stories260K/   our tuned lens for it
+ *   lenses/stories260K/   our tuned lens for it (assets/stories260K/tuned-lens)
  *   _headers              cross-origin isolation headers for hosts that read this file (Netlify, Cloudflare Pages)
  */
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,9 +42,12 @@ export async function buildWeb(outDir = nodePath.join(root, 'dist', 'web')): Pro
     cpSync(nodePath.join(ortDist, f), nodePath.join(tmp, 'ort', f));
   }
   const shared = process.env.TUNED_LENS_SHARED ?? nodePath.join(root, '..', 'shared');
-  const modelDir = firstExisting('stories260K model', [nodePath.join(root, 'assets', 'stories260K'), nodePath.join(root, 'models', 'stories260K'), nodePath.join(shared, 'models', 'stories260K')]);
-  cpSync(modelDir, nodePath.join(tmp, 'models', 'stories260K'), { recursive: true });
-  const lensDir = firstExisting('stories260K lens', [nodePath.join(root, 'assets', 'lenses', 'stories260K'), nodePath.join(root, 'lenses', 'stories260K'), nodePath.join(shared, 'golden', 'reference-lens', 'lens')]);
+  const modelDir = firstExisting('stories260K model', [nodePath.join(root, 'assets', 'stories260K'), nodePath.join(shared, 'models', 'stories260K')]);
+  mkdirSync(nodePath.join(tmp, 'models', 'stories260K'), { recursive: true });
+  for (const f of ['stories260K.bin', 'tok512.bin', 'LICENSE', 'README.md']) {
+    if (existsSync(nodePath.join(modelDir, f))) cpSync(nodePath.join(modelDir, f), nodePath.join(tmp, 'models', 'stories260K', f));
+  }
+  const lensDir = firstExisting('stories260K lens', [nodePath.join(root, 'assets', 'stories260K', 'tuned-lens'), nodePath.join(shared, 'golden', 'reference-lens', 'lens')]);
   cpSync(lensDir, nodePath.join(tmp, 'lenses', 'stories260K'), { recursive: true });
   writeFileSync(nodePath.join(tmp, 'index.html'), viewerPageHtml({ build: 'web' }));
   // Threads in onnxruntime-web need SharedArrayBuffer, i.e. a cross-origin isolated page.

@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   /** Hand onnxruntime pre-allocated output tensors to write into (onnxruntime-node: no second copy of large
    * results). onnxruntime-web computes in WebAssembly memory and ignores them: set false there. Default true. */
   preallocateOutputs?: boolean;
+  /** Extra onnxruntime session options for every session (e.g. `{ enableProfiling: true, profileFilePrefix }` in bench/profile.ts). */
+  sessionOptions?: InferenceSession.SessionOptions;
 }
 
 const ORT_TYPE: Record<DType, Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
@@ -190,6 +192,11 @@ export class CompiledGraph {
     return out;
   }
 
+  /** Ends onnxruntime's profiling of this session (created with `enableProfiling`), which writes its JSON file. */
+  async endProfiling(): Promise<void> {
+    if (this.session) (await this.session).endProfiling();
+  }
+
   /** Releases the session now, or when the runs in flight have finished. */
   release(): Promise<void> {
     this.releaseWanted = true;
@@ -218,7 +225,7 @@ function explainProviderFailure(eps: string[], e: Error): string {
 
 export class Runtime {
   private readonly cache = new Map<string, Promise<CompiledGraph>>();
-  private options: Required<Omit<RuntimeOptions, 'intraOpNumThreads'>> & { intraOpNumThreads?: number };
+  private options: Required<Omit<RuntimeOptions, 'intraOpNumThreads' | 'sessionOptions'>> & Pick<RuntimeOptions, 'intraOpNumThreads' | 'sessionOptions'>;
 
   constructor(
     private readonly ort: OrtModule,
@@ -230,6 +237,7 @@ export class Runtime {
       intraOpNumThreads: options.intraOpNumThreads,
       fallbackToCpu: options.fallbackToCpu ?? true,
       preallocateOutputs: options.preallocateOutputs ?? true,
+      sessionOptions: options.sessionOptions,
     };
   }
 
@@ -246,6 +254,7 @@ export class Runtime {
     const inputs = new Map(model.inputs.map((i) => [i.name, { dtype: i.dtype as DType, shape: i.dims }]));
     const outputSpecs = new Map(model.outputs.map((o) => [o.name, { dtype: o.dtype as DType, shape: o.dims }]));
     const opts: InferenceSession.SessionOptions = {
+      ...this.options.sessionOptions,
       executionProviders: this.options.executionProviders,
       graphOptimizationLevel: 'all',
       // Without the arena, memory is returned after each run instead of being pooled at its peak
@@ -300,6 +309,13 @@ export class Runtime {
   private evict(compiled: Promise<CompiledGraph>): void {
     // CompiledGraph.release waits for runs in flight, so eviction never pulls a session from under a run.
     void compiled.then((c) => c.release()).catch(() => undefined);
+  }
+
+  /** Releases every cached session (each once its runs have finished) and empties the cache. */
+  async releaseAll(): Promise<void> {
+    const all = [...this.cache.values()];
+    this.cache.clear();
+    await Promise.all(all.map(async (c) => (await c).release()));
   }
 
   /** Compiles and runs in one call. */

@@ -17,6 +17,7 @@
 import { Graph, type DType, type Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
 import type { CompiledGraph, HostArray, HostData } from '../graph/runtime.js';
+import type { ForwardOptions } from '../models/interventions.js';
 import type { LanguageModel } from '../models/language-model.js';
 import { batchShape, type Batch } from '../models/position-inputs.js';
 import { unembed, WeightInputs } from '../models/transformer.js';
@@ -49,9 +50,18 @@ export interface HiddenStates {
   final: Float32Array;
 }
 
-/** Compiles the forward pass for batches shaped like `shape`, returning only the hidden states rows read. */
-export async function compileHiddenStates(model: LanguageModel, shape: Batch): Promise<(batch: Batch) => Promise<HiddenStates>> {
+/**
+ * Compiles the forward pass for batches shaped like `shape`, returning only the hidden states rows read.
+ * `forward` passes edits (interventions at named sites) to the model's forward pass; a block plan must
+ * keep L blocks, so that translator ℓ still meets hidden state ℓ.
+ */
+export async function compileHiddenStates(
+  model: LanguageModel,
+  shape: Batch,
+  forward: Omit<ForwardOptions, 'logits'> = {},
+): Promise<(batch: Batch) => Promise<HiddenStates>> {
   const L = model.nLayers;
+  if (forward.plan && forward.plan.length !== L) throw new Error(`lens rows need ${L} blocks; the block plan has ${forward.plan.length}`);
   const run = await model.compileForShape(
     shape,
     (mg) => {
@@ -59,7 +69,7 @@ export async function compileHiddenStates(model: LanguageModel, shape: Batch): P
       for (let i = 0; i < L; i++) outs[`h_${i}`] = mg.forward.hiddenStates[i]!;
       return outs;
     },
-    { logits: false },
+    { ...forward, logits: false },
   );
   return async (batch) => {
     const [B, T] = batchShape(batch);
@@ -74,9 +84,9 @@ export async function compileHiddenStates(model: LanguageModel, shape: Batch): P
   };
 }
 
-/** One forward pass: the hidden states of `batch`. */
-export async function computeHiddenStates(model: LanguageModel, batch: Batch): Promise<HiddenStates> {
-  return (await compileHiddenStates(model, batch))(batch);
+/** One forward pass (with `forward`'s edits, if any): the hidden states of `batch`. */
+export async function computeHiddenStates(model: LanguageModel, batch: Batch, forward: Omit<ForwardOptions, 'logits'> = {}): Promise<HiddenStates> {
+  return (await compileHiddenStates(model, batch, forward))(batch);
 }
 
 /** The same hidden states at the given positions only (e.g. the last one), in that order. */

@@ -70,7 +70,14 @@ export function attention(cfg: ModelConfig, w: WeightInputs, i: number, x: Value
   const scale = cfg.attnScale / (cfg.scaleByInverseLayer ? i + 1 : 1);
   const mask = pos.masks.get(cfg.localWindow[i] ?? null)!;
   const bias = pos.alibi ? op.add(mask, pos.alibi) : mask;
-  const flat = (t: Value, n: number): Value => op.reshape(t, [B, T, n * hd]);
+  const past = pos.past?.get(i);
+  if (past) {
+    // Decoding with a cache: the new key/value goes into its slot, attention reads every slot.
+    k = op.add(op.mul(past.k, past.keep), op.mul(k, past.write));
+    v = op.add(op.mul(past.v, past.keep), op.mul(v, past.write));
+    past.present = { k, v };
+  }
+  const flat = (t: Value, n: number): Value => op.reshape(t, [B, t.shape[1]!, n * hd]);
   // Grouped-query attention: query head h reads kv head floor(h / (H / Hkv)).
   const attn = op.attention(flat(q, H), flat(k, Hkv), flat(v, Hkv), { numHeads: H, numKvHeads: Hkv, scale, bias, softcap: cfg.attnSoftcap });
   // Gradients flow through either form; the explicit decomposition keeps the fused kernel out of the graph.

@@ -47,6 +47,22 @@ export interface PositionValues {
   cos?: Value;
   sin?: Value;
   alibi?: Value;
+  /** Key/value caches by block index, for one-token decoding steps (src/surgery/kv-cache.ts). */
+  past?: Map<number, PastKeyValues>;
+}
+
+/**
+ * A block's key/value cache of `capacity` slots: `k`, `v` [B, capacity, kv heads, hd] (after rotary and
+ * q/k norms). The step's new key/value goes to the slot where `write` ([1, capacity, 1, 1], one-hot) is 1
+ * (`keep` = 1 − write); the attention piece then attends over all slots (the mask hides unused ones) and
+ * stores the updated cache in `present`, which the caller returns as graph outputs.
+ */
+export interface PastKeyValues {
+  k: Value;
+  v: Value;
+  write: Value;
+  keep: Value;
+  present?: { k: Value; v: Value };
 }
 
 export function positionInputs(g: Graph, cfg: ModelConfig, B: number, T: number, fusedAttention = true): PositionValues {

@@ -10,7 +10,7 @@ import type { ModelWeights } from './load-weights.js';
 import type { ModelConfig } from './model-config.js';
 import { alibiBias, attentionMask, batchShape, distinctWindows, maskInputName, positionIds, rotaryTables, type Batch } from './position-inputs.js';
 import { ExtraInputs, type ForwardOptions } from './interventions.js';
-import { forwardGraph, type ForwardValues } from './transformer.js';
+import { forwardGraph, outputHead, type ForwardValues } from './transformer.js';
 import { positionInputs, WeightInputs, type PositionValues } from './graph-inputs.js';
 
 export interface ForwardResult {
@@ -110,13 +110,9 @@ export class LanguageModel {
     return f;
   }
 
-  /** Runs a graph built with `buildGraph`, feeding only the inputs the outputs need. */
+  /** Runs a graph built with `buildGraph` (the compiled graph takes only the inputs its outputs need). */
   async run(mg: ModelGraph, outputs: Record<string, Value>, extraFeeds: Record<string, HostArray['data']> = {}): Promise<Record<string, HostArray>> {
-    const compiled = await this.runtime.compile(outputs);
-    const all = { ...mg.feeds(), ...extraFeeds };
-    const feeds: Record<string, HostArray['data']> = {};
-    for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
-    return compiled.run(feeds);
+    return (await this.runtime.compile(outputs)).run({ ...mg.feeds(), ...extraFeeds });
   }
 
   /**
@@ -136,24 +132,49 @@ export class LanguageModel {
     return async (batch, extraFeeds = {}) => {
       const [b, t] = batchShape(batch);
       if (b !== B || t !== T) throw new Error(`this compiled graph takes batches of ${B} × ${T} tokens, got ${b} × ${t}`);
-      const all = { ...weightFeeds, ...mg.extraInputs.feeds(), ...this.batchFeeds(batch), ...extraFeeds };
-      const feeds: Record<string, HostArray['data']> = {};
-      for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
-      return compiled.run(feeds);
+      return compiled.run({ ...weightFeeds, ...mg.extraInputs.feeds(), ...this.batchFeeds(batch), ...extraFeeds });
     };
   }
 
-  /** Logits, every hidden state (HF indexing) and the residual before the final norm; options as in `buildGraph`. */
-  async forward(batch: Batch, options: Omit<ForwardOptions, 'logits'> = {}): Promise<ForwardResult> {
-    const mg = this.buildGraph(batch, options);
-    const outputs: Record<string, Value> = { logits: mg.forward.logits, final_norm_input: mg.forward.finalNormInput };
+  /**
+   * Logits, every hidden state (HF indexing) and the residual before the final norm; options as in `buildGraph`.
+   * Logits larger than `logitBlockBytes` (default 32 MB) are computed by a second graph over blocks of
+   * positions, so the only vocabulary-sized array is the returned one (GPT-2-small at 1024 tokens: peak
+   * RSS 1146 → under 2× the checkpoint; in one graph onnxruntime holds a second [T, vocab] buffer).
+   */
+  async forward(batch: Batch, options: Omit<ForwardOptions, 'logits'> & { logitBlockBytes?: number } = {}): Promise<ForwardResult> {
+    const { logitBlockBytes = 32 * 2 ** 20, ...forwardOptions } = options;
+    const [B, T] = batchShape(batch);
+    const V = this.config.vocabSize;
+    const blocks = Math.min(T, Math.ceil((B * T * V * 4) / logitBlockBytes));
+    const mg = this.buildGraph(batch, { ...forwardOptions, logits: blocks <= 1 });
+    const outputs: Record<string, Value> = { final_norm_input: mg.forward.finalNormInput };
+    if (blocks <= 1) outputs.logits = mg.forward.logits;
     mg.forward.hiddenStates.forEach((h, i) => (outputs[`hidden_${i}`] = h));
     const r = await this.run(mg, outputs);
-    return {
-      logits: r.logits!,
-      finalNormInput: r.final_norm_input!,
-      hiddenStates: mg.forward.hiddenStates.map((_, i) => r[`hidden_${i}`]!),
-    };
+    const hiddenStates = mg.forward.hiddenStates.map((_, i) => r[`hidden_${i}`]!);
+    const logits = blocks <= 1 ? r.logits! : await this.logitsInBlocks(hiddenStates[hiddenStates.length - 1]!, Math.ceil(T / blocks));
+    return { logits, finalNormInput: r.final_norm_input!, hiddenStates };
+  }
+
+  /** The output head on normed states [B, T, d], `size` positions per run (the last block zero-padded). */
+  private async logitsInBlocks(normed: HostArray, size: number): Promise<HostArray> {
+    const [B, T, d] = normed.shape as [number, number, number];
+    const V = this.config.vocabSize;
+    const g = new Graph();
+    const weights = new WeightInputs(g, this.weights);
+    const compiled = await this.runtime.compile({ logits: outputHead(this.config, weights, g.input('normed', 'float32', [B, size, d])) });
+    const src = normed.data as Float32Array;
+    const logits = new Float32Array(B * T * V);
+    const block = new Float32Array(B * size * d);
+    for (let start = 0; start < T; start += size) {
+      const n = Math.min(size, T - start);
+      block.fill(0);
+      for (let b = 0; b < B; b++) block.set(src.subarray((b * T + start) * d, (b * T + start + n) * d), b * size * d);
+      const out = (await compiled.run({ ...weights.feeds(), normed: block })).logits!.data as Float32Array;
+      for (let b = 0; b < B; b++) logits.set(out.subarray(b * size * V, (b * size + n) * V), (b * T + start) * V);
+    }
+    return { data: logits, shape: [B, T, V] };
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
+import { bucketLength, trimAxis } from '../graph/length-buckets.js';
 import type { HostData } from '../graph/runtime.js';
 import type { Lens } from '../lens/lens.js';
 import { allRows, reduceLensRows, scatterBlock, type RowReduction } from '../lens/rows.js';
@@ -29,6 +30,12 @@ export interface TrajectoryOptions {
   onProgress?: (done: number, total: number) => void;
   /** Upper bound for the largest [rows, batch, positions, vocab] tensor of one block, in bytes (default 96 MB). */
   blockBytes?: number;
+  /**
+   * Pad the prompt at its end to the next length bucket (graph/length-buckets.ts), so prompts of nearby
+   * lengths share compiled sessions; the padding is trimmed from the result. Real positions are unchanged:
+   * a causal model never lets a position read a later one. Default true; false runs the exact length.
+   */
+  lengthBucket?: boolean;
 }
 
 /** Arrays are C-order [rows][batch][positions] (and [..][k] for top-k). */
@@ -61,6 +68,11 @@ export interface TrajectoryData {
 
 function defaultTargets(ids: number[][]): number[][] {
   return ids.map((row) => row.map((_, t) => (t + 1 < row.length ? row[t + 1]! : -1)));
+}
+
+/** `rows` lengthened to `length` with `fill` at the end of every row. */
+function padRows(rows: number[][], length: number, fill: number): number[][] {
+  return rows.map((row) => (row.length >= length ? row : [...row, ...new Array<number>(length - row.length).fill(fill)]));
 }
 
 export async function computeTrajectory(lens: Lens, batch: Batch, options: TrajectoryOptions = {}): Promise<TrajectoryData> {
@@ -110,8 +122,11 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
       return outputs;
     },
   };
+  // The graph runs on Tp ≥ T positions (the length bucket); padded positions have no target and are trimmed.
+  const Tp = options.lengthBucket === false ? T : bucketLength(T, cfg.position.kind === 'learned' ? cfg.maxPositions : Infinity);
+  const runBatch: Batch = Tp === T ? batch : { ids: padRows(batch.ids, Tp, 0), ...(batch.attentionMask ? { attentionMask: padRows(batch.attentionMask, Tp, 1) } : {}) };
   // Ids of positions without a target are fed as 0 and blanked below.
-  const ids = (rows: number[][]): BigInt64Array => BigInt64Array.from(rows.flat(), (v) => BigInt(Math.max(0, v)));
+  const ids = (rows: number[][]): BigInt64Array => BigInt64Array.from(padRows(rows, Tp, -1).flat(), (v) => BigInt(Math.max(0, v)));
   const feeds: Record<string, HostData> = { targets: ids(targets) };
   if (antiTargets) feeds.anti_targets = ids(antiTargets);
   if (options.maskInput) {
@@ -121,7 +136,7 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
     feeds.input_token_mask = m;
   }
 
-  const cell = R * B * T;
+  const cell = R * B * Tp;
   const res = {
     entropy: new Float32Array(cell), maxProb: new Float32Array(cell), forwardKl: new Float32Array(cell), targetLogp: new Float32Array(cell), rank: new Float32Array(cell),
     anti: antiTargets ? new Float32Array(cell) : null, topProbs: new Float32Array(cell * K), topIds: new Int32Array(cell * K),
@@ -129,10 +144,10 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
   };
   await reduceLensRows(
     model,
-    batch,
+    runBatch,
     reduction,
     (out, w) => {
-      const put = (dst: Float32Array | Int32Array, name: string, width = 1): void => scatterBlock(dst, out[name]!.data, w, R, B, T, width);
+      const put = (dst: Float32Array | Int32Array, name: string, width = 1): void => scatterBlock(dst, out[name]!.data, w, R, B, Tp, width);
       put(res.entropy, 'entropy');
       put(res.maxProb, 'max_prob');
       put(res.forwardKl, 'forward_kl');
@@ -149,10 +164,17 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
     },
     { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress },
   );
+  if (Tp !== T) {
+    // [R, B, Tp(, K)] → [R, B, T(, K)]
+    const trim = <A extends Float32Array | Int32Array>(a: A, width = 1): A => trimAxis({ data: a as Float32Array, shape: [R, B, Tp, width] }, 2, T).data as A;
+    for (const k of ['entropy', 'maxProb', 'forwardKl', 'targetLogp', 'rank', 'anti', 'kl', 'js', 'tv'] as const) if (res[k]) res[k] = trim(res[k]);
+    res.topProbs = trim(res.topProbs, K);
+    res.topIds = trim(res.topIds, K);
+  }
 
   // Blank the cells whose position has no target.
-  const crossEntropy = new Float32Array(cell);
-  const logProbDiff = res.anti ? new Float32Array(cell) : null;
+  const crossEntropy = new Float32Array(R * B * T);
+  const logProbDiff = res.anti ? new Float32Array(R * B * T) : null;
   for (let r = 0; r < R; r++) {
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {

@@ -164,3 +164,16 @@ test('eval in 4-position blocks (with layer transfer and marginals) equals eval 
   const zero = await evaluateLenses(model, chunks, { lenses: [{ name: 'logit', lens: new LogitLens(model) }, { name: 'tuned', lens: TunedLens.identity(model) }] });
   for (let i = 0; i < L; i++) assert.equal(zero.nats.tuned!.kl![`layer_${i}`], zero.nats.logit!.kl![`layer_${i}`]);
 });
+
+test('hidden states of an edited forward pass: a residual shift at index 2 moves hidden state 2 by exactly that vector', async () => {
+  const model = await modelPromise;
+  const ids = model.encode('Lily liked to play');
+  const d = model.config.dModel;
+  const shift = Float32Array.from({ length: d }, (_, i) => (i % 7) * 0.25);
+  const plain = await computeHiddenStates(model, { ids: [ids] });
+  const edited = await computeHiddenStates(model, { ids: [ids] }, { edits: { residual: (i, x, inputs) => (i === 2 ? op.add(x, inputs.input('shift', [d], shift)) : x) } });
+  assert.deepEqual(edited.layers[1], plain.layers[1]);
+  const expected = Float64Array.from(plain.layers[2]!, (x, k) => x + shift[k % d]!);
+  assert.ok(maxAbsDiff(edited.layers[2]!, expected) < 1e-6);
+  assert.ok(maxAbsDiff(edited.layers[3]!, plain.layers[3]!) > 1e-3, 'the model runs on from the edited value');
+});

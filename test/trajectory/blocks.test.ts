@@ -11,7 +11,8 @@ test('a trajectory computed in 5-position blocks equals the single-block one (wi
   const model = await loadModel('stories260K');
   const tuned = await loadTunedLens(model, goldenPath('reference-lens', 'lens'));
   const ids = model.encode('One day, Tom went to the park with his mom. He saw');
-  const opts = { compareWith: new LogitLens(model), maskInput: true, antiTargets: [ids.map(() => 410)] };
+  // The exact length (no length bucket), so the block count below is the prompt's.
+  const opts = { compareWith: new LogitLens(model), maskInput: true, antiTargets: [ids.map(() => 410)], lengthBucket: false };
   const whole = await computeTrajectory(tuned, { ids: [ids] }, opts);
   let blocks = 0;
   const split = await computeTrajectory(tuned, { ids: [ids] }, { ...opts, blockBytes: 4 * 6 * 2 * 512 * 5, onProgress: (_d, total) => (blocks = total) });

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { sharedDataDir } from '../../src/hub/model-source.js';
+import { sharedDataDir } from '../helpers/shared-data.js';
 import { serveStatic, type StaticServer } from '../../src/node/static-server.js';
 import { ViewerEngine } from '../../src/viewer/engine.js';
 import { nodeEngineLoaders } from '../../src/viewer/node-loaders.js';
