@@ -488,7 +488,8 @@ function renderPins(): void {
   const pins = state.pins.map((tokenId) => pinCache.get(pinKey(tokenId)) ?? { tokenId, label: longTokenLabel(current!.resp.pieces, tokenId), data: null, error: null });
   // The chart follows the kept cell's position, else the last position (the prompt's next-token guess).
   const pos = Math.min(state.cell?.pos ?? g0.positions - 1, g0.positions - 1);
-  pinView.render(pins, pos, longTokenLabel(current.resp.pieces, g0.inputIds[pos]!), g0.rowLabels);
+  // Layer 0 decodes the embeddings: "input", as on the heatmaps' axes.
+  pinView.render(pins, pos, longTokenLabel(current.resp.pieces, g0.inputIds[pos]!), g0.rowLabels.map((l, i) => (i === 0 ? 'input' : l)));
 }
 
 // ---------------------------------------------------------------------------------------------------
