@@ -4,8 +4,10 @@
  * cached in the tuned-lens cache under a name derived from the corpus contents and the settings.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { packageRoot } from '../hub/model-source.js';
 import { defaultCacheDir } from '../hub/hub-client.js';
 import { buildPpmiVectors, parseWordVectors, PPMI_DEFAULTS, type PpmiOptions, type WordVectors } from '../weights/word-vectors.js';
 import { nodeFileSystem } from './file-system.js';
@@ -19,36 +21,28 @@ export interface WordVectorSource {
   settings?: Required<PpmiOptions>;
 }
 
-/** Every .txt file under `dir` (recursively), sorted. */
-function textFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = nodePath.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...textFiles(p));
-    else if (name.endsWith('.txt')) out.push(p);
-  }
-  return out;
+
+/** The word vectors shipped in the package: PPMI + SVD over the project's English corpora (scripts/build-word-vectors.ts). */
+export function bundledWordVectors(): string {
+  return nodePath.join(packageRoot(), 'assets', 'word-vectors', 'ppmi-svd.txt.gz');
 }
 
-/**
- * The default corpus folder: `$TUNED_LENS_CORPUS`, else the project checkout's English corpora when run from
- * it (`$TUNED_LENS_SHARED/corpora`, `../shared/corpora`). The package ships no corpus: elsewhere, pass
- * --corpus or --embeddings.
- */
-export function defaultCorpus(env: Record<string, string | undefined> = process.env): string[] {
-  const dir = nodePath.resolve(env.TUNED_LENS_CORPUS ?? nodePath.join(env.TUNED_LENS_SHARED ?? '../shared', 'corpora'));
-  if (!existsSync(dir)) throw new Error(`no word vectors: give --embeddings FILE (word2vec/GloVe text) or --corpus FILE…, or set TUNED_LENS_CORPUS to a folder of .txt files (${dir} does not exist)`);
-  const files = textFiles(dir);
-  if (files.length === 0) throw new Error(`${dir}: no .txt files for the default word vectors`);
-  return files;
+/** A word2vec/GloVe text file, gzipped or not. */
+function readVectorsText(path: string): string {
+  const bytes = readFileSync(path);
+  return (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
 }
 
 export async function loadWordVectors(opts: { embeddings?: string; corpus?: string[]; onStatus?: (msg: string) => void }): Promise<{ vectors: WordVectors; source: WordVectorSource }> {
   if (opts.embeddings) {
     if (!existsSync(opts.embeddings)) throw new Error(`--embeddings ${opts.embeddings}: no such file`);
-    return { vectors: parseWordVectors(readFileSync(opts.embeddings, 'utf8'), opts.embeddings), source: { kind: 'file', path: opts.embeddings } };
+    return { vectors: parseWordVectors(readVectorsText(opts.embeddings), opts.embeddings), source: { kind: 'file', path: opts.embeddings } };
   }
-  const corpus = opts.corpus?.length ? opts.corpus : defaultCorpus();
+  if (!opts.corpus?.length) {
+    const path = bundledWordVectors();
+    return { vectors: parseWordVectors(readVectorsText(path), path), source: { kind: 'file', path } };
+  }
+  const corpus = opts.corpus;
   for (const f of corpus) if (!existsSync(f)) throw new Error(`--corpus ${f}: no such file`);
   const texts = corpus.map((f) => readFileSync(f, 'utf8'));
   const settings = { ...PPMI_DEFAULTS };

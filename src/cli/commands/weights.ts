@@ -51,8 +51,8 @@ export function registerWeights(program: Command): void {
     .requiredOption('-l, --lens <lens>', 'tuned lens folder or pretrained id')
     .requiredOption('-o, --output <dir>', 'folder for table3.json, vectors.jsonl, figures')
     .option('-k, --k <k>', 'top tokens per vector', parsePositiveInt('--k'), 10)
-    .option('--embeddings <file>', 'word vectors in word2vec or GloVe text format (default: PPMI + SVD vectors built from the shared corpora, cached)')
-    .option('--corpus <files...>', 'text files to build the default word vectors from (instead of the shared corpora)')
+    .option('--embeddings <file>', 'word vectors in word2vec or GloVe text format, optionally .gz (default: the PPMI + SVD vectors shipped in the package, built from the project corpora by scripts/build-word-vectors.ts)')
+    .option('--corpus <files...>', 'text files to build word vectors from (PPMI + SVD, cached) instead of the ones shipped in the package')
     .option('--seed <n>', 'seed of the random baseline', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new CliError(`--seed must be a non-negative integer, got "${v}"`);
