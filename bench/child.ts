@@ -4,6 +4,8 @@ import { gpt2Forward } from './cases/forward.js';
 import { gpt2Training, stories260kTraining } from './cases/train.js';
 import { gpt2Eval, stories260kEval } from './cases/eval.js';
 import { gpt2Trajectory } from './cases/trajectory.js';
+import { webViewer } from './cases/web.js';
+import { defaultRuntime } from '../src/node/runtime.js';
 
 const cases: Record<string, () => Promise<unknown>> = {
   matmul: matmulCeiling,
@@ -13,7 +15,11 @@ const cases: Record<string, () => Promise<unknown>> = {
   'eval-stories': stories260kEval,
   'eval-gpt2': gpt2Eval,
   trajectory: () => gpt2Trajectory(),
+  web: webViewer,
 };
 const fn = cases[process.argv[2] ?? ''];
 if (!fn) throw new Error(`unknown case ${process.argv[2]}; known: ${Object.keys(cases).join(', ')}`);
-console.log(JSON.stringify(await fn()));
+const result = (await fn()) as Record<string, unknown>;
+// Which provider really ran (a GPU provider that cannot start falls back to the CPU unless TUNED_LENS_DEVICE_FALLBACK=0).
+result.provider = defaultRuntime().executionProviders.join(',');
+console.log(JSON.stringify(result));

@@ -6,6 +6,7 @@ export { Graph, Value, GraphShapeError, type DType } from './graph/graph.js';
 export * as ops from './graph/ops.js';
 export { gradients } from './graph/autodiff.js';
 export { Runtime, CompiledGraph, type OrtModule, type RuntimeOptions, type HostArray } from './graph/runtime.js';
+export { bucketLength, padAxis, trimAxis } from './graph/length-buckets.js';
 export type { FileSystem, RandomAccessFile } from './io/file-system.js';
 export type { HostTensor, WeightSource } from './formats/weights.js';
 export { openSafetensors, openSafetensorsCheckpoint, serializeSafetensors, writeSafetensors } from './formats/safetensors.js';
@@ -14,10 +15,15 @@ export { readTorchStateDict, serializeTorchStateDict } from './formats/torch-pic
 export type { Tokenizer } from './tokenizers/tokenizer.js';
 export { LanguageModel, type ForwardResult, type ModelGraph } from './models/language-model.js';
 export { loadModelFrom } from './models/load-model.js';
+export { ExtraInputs, type BlockRef, type BlockSites, type ForwardEdits, type ForwardOptions } from './models/interventions.js';
 export { supportedModelTypes } from './models/registry.js';
 export type { ModelConfig } from './models/model-config.js';
 export type { Batch } from './models/position-inputs.js';
-export { LogitLens, TunedLens, lensLogProbs, lensLogits, type Lens, type Translator } from './lens/lens.js';
+export { LogitLens, TunedLens, lensLogProbs, lensLogits, lensLayerLogits, type Lens, type LensLayerOptions, type LensParameter, type Translator } from './lens/lens.js';
+export {
+  reduceLensRows, CompiledRows, compileHiddenStates, computeHiddenStates, selectPositions, stackedLensLogits, scatterBlock, allRows, lensRows, blockPositions,
+  type RowReduction, type RowBlock, type RowRef, type HiddenStates, type BlockWindow,
+} from './lens/rows.js';
 export { readLensFolder, writeLensFolder, parseLensConfig, type TunedLensConfig } from './lens/lens-files.js';
 export { computeTrajectory, type TrajectoryData, type TrajectoryOptions } from './trajectory/compute.js';
 export { PredictionTrajectory, type StatisticName, type TrajectoryStatistic } from './trajectory/prediction-trajectory.js';
@@ -27,4 +33,5 @@ export { chunkAndTokenize, prepareChunks, natsToBpb } from './data/chunking.js';
 export { trainLens, type TrainConfig, type StepReport } from './train/trainer.js';
 export { evaluateLenses, type EvalResult, type MetricsLayout } from './eval/evaluate.js';
 export { buildHeatmapOption } from './viz/heatmap-chart.js';
+export { trajectoryHeatmap, type ToHeatmapOptions } from './viz/trajectory-heatmap.js';
 export type { HeatmapData } from './viz/heatmap-data.js';

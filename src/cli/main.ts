@@ -8,6 +8,7 @@ import { registerEval } from './commands/eval.js';
 import { registerPlot } from './commands/plot.js';
 import { registerServe } from './commands/serve.js';
 import { registerLenses } from './commands/lenses.js';
+import { registerWeb } from './commands/web.js';
 import { packageVersion } from '../node/provenance.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerPlot(program);
   registerServe(program);
   registerLenses(program);
+  registerWeb(program);
   return program;
 }
 
@@ -40,7 +42,28 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isEntry) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+/**
+ * Exits with `code` once stdout and stderr have drained. A bare process.exit() drops whatever is still queued
+ * for a pipe (`forward --json | wc -c` lost everything past the 64 KiB pipe buffer); exiting (rather than just
+ * setting process.exitCode) keeps a stray timer or socket from holding the process open.
+ */
+export function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  // A reader that went away (`| head`) makes further writes fail with EPIPE: that is not our error.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(code));
+  let pending = 2;
+  const flushed = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  // A write's callback runs after every earlier write on the stream has been handed to the OS.
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
 }
+
+/** The `tuned-lens` executable: run the command, then exit once the output is out. */
+export async function runAsProcess(argv: string[]): Promise<void> {
+  exitAfterFlush(await main(argv));
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) void runAsProcess(process.argv.slice(2));

@@ -1,6 +1,10 @@
-/** A float32 array with a shape, C order. All weights reach the graph engine in this form. */
-export interface HostTensor {
-  shape: number[];
+import type { HostArray } from '../graph/runtime.js';
+
+/**
+ * The host array (`HostArray`: C-order data with a shape, what the runtime takes and returns) with
+ * float32 data: all weights reach the graph engine in this form. One array type, not two.
+ */
+export interface HostTensor extends HostArray {
   data: Float32Array;
 }
 

@@ -2,11 +2,11 @@
  * The compute-graph IR: typed values with static shapes, built by the op functions in ops.ts.
  * Shapes are concrete numbers (sessions are cached per shape signature), so every shape error is
  * caught when the graph is built, with the op, its scope and the offending shapes in the message.
+ * What each op kind means (attributes, shape rule, gradient, lowering) is in op-definition.ts.
  */
+import type { OpAttrs, OpName } from './op-definition.js';
 
 export type DType = 'float32' | 'float64' | 'int64' | 'bool';
-
-export type AttrValue = number | string | boolean | readonly number[] | null | undefined | ConstData;
 
 /** Inline constant data (small tensors: scalars, axes, masks built at graph-build time). */
 export interface ConstData {
@@ -14,15 +14,13 @@ export interface ConstData {
   readonly values: Float32Array | Float64Array | BigInt64Array | Uint8Array;
 }
 
-export type Attrs = Record<string, AttrValue>;
-
-export class Value {
+export class Value<N extends OpName = OpName> {
   constructor(
     readonly graph: Graph,
     readonly id: number,
-    readonly op: string,
+    readonly op: N,
     readonly inputs: readonly Value[],
-    readonly attrs: Attrs,
+    readonly attrs: OpAttrs[N],
     readonly shape: readonly number[],
     readonly dtype: DType,
     readonly scope: string,
@@ -36,10 +34,15 @@ export class Value {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 
+  /** Narrows the op kind, and with it the attribute type. */
+  is<K extends OpName>(op: K): this is Value<K> {
+    return (this.op as OpName) === op;
+  }
+
   /** A short human description for error messages. */
   describe(): string {
     const where = this.scope ? ` in ${this.scope}` : '';
-    const name = this.op === 'input' ? `input '${String(this.attrs.name)}'` : `${this.op} #${this.id}`;
+    const name = this.is('input') ? `input '${this.attrs.name}'` : `${this.op} #${this.id}`;
     return `${name}${where} [${this.shape.join(', ')}] ${this.dtype}`;
   }
 }
@@ -67,14 +70,18 @@ export class Graph {
     return this.scopes.join('.');
   }
 
-  add(op: string, inputs: readonly Value[], attrs: Attrs, shape: readonly number[], dtype: DType): Value {
+  /**
+   * Appends a value whose shape and dtype are already known. Op builders go through `emit` (op-set.ts),
+   * which takes them from the op's shape rule.
+   */
+  add<N extends OpName>(op: N, inputs: readonly Value[], attrs: OpAttrs[N], shape: readonly number[], dtype: DType): Value<N> {
     for (const x of inputs) {
       if (x.graph !== this) throw new Error(`${op}: input ${x.describe()} belongs to another graph`);
     }
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) this.fail(op, `computed an invalid dimension ${d} (shape [${shape.join(', ')}])`);
     }
-    const v = new Value(this, this.values.length, op, inputs, attrs, [...shape], dtype, this.currentScope);
+    const v = new Value<N>(this, this.values.length, op, inputs, attrs, [...shape], dtype, this.currentScope);
     this.values.push(v);
     return v;
   }
@@ -82,7 +89,7 @@ export class Graph {
   /** A named graph input (weights, activations, masks): fed at run time, never baked in. */
   input(name: string, dtype: DType, shape: readonly number[]): Value {
     if (this.inputs.has(name)) throw new Error(`graph input '${name}' declared twice`);
-    const v = this.add('input', [], { name }, shape, dtype);
+    const v: Value = this.add('input', [], { name }, shape, dtype);
     this.inputs.set(name, v);
     return v;
   }

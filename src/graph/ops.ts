@@ -1,22 +1,11 @@
 /**
- * The typed op set. Every function checks shapes and dtypes when the graph is built and returns a
- * new Value; lowering to ONNX is in onnx-lowering.ts and gradients are in autodiff.ts.
+ * The op builders: the public way to add ops to a graph. Each takes care of argument conventions
+ * (numbers as scalars, negative axes, no-op shortcuts) and appends the op through `emit`, whose shape
+ * rule checks shapes and dtypes when the graph is built. What each op means (shape rule, gradient,
+ * lowering) is defined once, in primitives.ts and fused.ts.
  */
-import { broadcastShapes, normAxis, sameShape, shapeStr, type ConstData, type DType, type Graph, type Value } from './graph.js';
-
-function g0(xs: readonly Value[]): Graph {
-  return xs[0]!.graph;
-}
-
-function requireFloat(op: string, ...xs: Value[]): void {
-  for (const x of xs) {
-    if (x.dtype !== 'float32' && x.dtype !== 'float64') x.graph.fail(op, `expects a float tensor, got ${x.describe()}`);
-  }
-}
-
-function requireSameDtype(op: string, a: Value, b: Value): void {
-  if (a.dtype !== b.dtype) a.graph.fail(op, `dtype mismatch: ${a.describe()} vs ${b.describe()}`);
-}
+import { normAxis, sameShape, shapeStr, type ConstData, type DType, type Graph, type Value } from './graph.js';
+import { emit } from './op-set.js';
 
 // ---------------------------------------------------------------- constants
 
@@ -42,17 +31,10 @@ function scalarLike(x: Value, v: number): Value {
 
 // ---------------------------------------------------------------- elementwise
 
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min';
-type CompareOp = 'greater' | 'less' | 'equal';
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'greater' | 'less' | 'equal';
 
-function binary(op: BinaryOp | CompareOp, a: Value, b: Value | number): Value {
-  const g = a.graph;
-  const bv = typeof b === 'number' ? scalarLike(a, b) : b;
-  requireSameDtype(op, a, bv);
-  const shape = broadcastShapes(a.shape, bv.shape);
-  if (!shape) g.fail(op, `cannot broadcast ${a.describe()} with ${bv.describe()}`);
-  const isCompare = op === 'greater' || op === 'less' || op === 'equal';
-  return g.add(op, [a, bv], {}, shape!, isCompare ? 'bool' : a.dtype);
+function binary(op: BinaryOp, a: Value, b: Value | number): Value {
+  return emit(a.graph, op, [a, typeof b === 'number' ? scalarLike(a, b) : b], {});
 }
 
 export const add = (a: Value, b: Value | number): Value => binary('add', a, b);
@@ -69,8 +51,7 @@ export const equal = (a: Value, b: Value | number): Value => binary('equal', a, 
 type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'relu' | 'sigmoid' | 'abs' | 'reciprocal' | 'identity' | 'stop_gradient';
 
 function unary(op: UnaryOp, x: Value): Value {
-  if (op !== 'identity' && op !== 'stop_gradient' && op !== 'neg' && op !== 'abs') requireFloat(op, x);
-  return x.graph.add(op, [x], {}, x.shape, x.dtype);
+  return emit(x.graph, op, [x], {});
 }
 
 export const neg = (x: Value): Value => unary('neg', x);
@@ -96,17 +77,9 @@ export function square(x: Value): Value {
 type ReduceOp = 'reduce_sum' | 'reduce_mean' | 'reduce_max' | 'reduce_logsumexp';
 
 function reduce(op: ReduceOp, x: Value, axes: readonly number[], keepdims: boolean): Value {
-  const g = x.graph;
-  if (op !== 'reduce_sum' && op !== 'reduce_max') requireFloat(op, x);
   const norm = [...new Set(axes.map((a) => normAxis(a, x.rank)))].sort((a, b) => a - b);
-  for (const a of norm) if (a < 0 || a >= x.rank) g.fail(op, `axis out of range for ${x.describe()}: ${axes.join(',')}`);
-  const shape: number[] = [];
-  x.shape.forEach((d, i) => {
-    if (norm.includes(i)) {
-      if (keepdims) shape.push(1);
-    } else shape.push(d);
-  });
-  return g.add(op, [x], { axes: norm, keepdims }, shape, x.dtype);
+  if (norm.some((a) => a < 0 || a >= x.rank)) x.graph.fail(op, `axis out of range for ${x.describe()}: ${axes.join(',')}`);
+  return emit(x.graph, op, [x], { axes: norm, keepdims });
 }
 
 export const reduceSum = (x: Value, axes: readonly number[], keepdims = false): Value => reduce('reduce_sum', x, axes, keepdims);
@@ -115,31 +88,18 @@ export const reduceMax = (x: Value, axes: readonly number[], keepdims = false): 
 export const logSumExp = (x: Value, axes: readonly number[], keepdims = false): Value => reduce('reduce_logsumexp', x, axes, keepdims);
 
 export function softmax(x: Value, axis = -1): Value {
-  requireFloat('softmax', x);
-  return x.graph.add('softmax', [x], { axis: normAxis(axis, x.rank) }, x.shape, x.dtype);
+  return emit(x.graph, 'softmax', [x], { axis: normAxis(axis, x.rank) });
 }
 
 export function logSoftmax(x: Value, axis = -1): Value {
-  requireFloat('log_softmax', x);
-  return x.graph.add('log_softmax', [x], { axis: normAxis(axis, x.rank) }, x.shape, x.dtype);
+  return emit(x.graph, 'log_softmax', [x], { axis: normAxis(axis, x.rank) });
 }
 
 // ---------------------------------------------------------------- linear algebra
 
 /** Batched matrix product with numpy broadcasting of the batch dims; both operands rank >= 2. */
 export function matmul(a: Value, b: Value): Value {
-  const g = a.graph;
-  requireFloat('matmul', a, b);
-  requireSameDtype('matmul', a, b);
-  if (a.rank < 2 || b.rank < 2) g.fail('matmul', `operands must have rank >= 2: ${a.describe()} @ ${b.describe()}`);
-  const m = a.shape[a.rank - 2]!;
-  const k = a.shape[a.rank - 1]!;
-  const k2 = b.shape[b.rank - 2]!;
-  const n = b.shape[b.rank - 1]!;
-  if (k !== k2) g.fail('matmul', `inner dimensions differ: ${a.describe()} @ ${b.describe()}`);
-  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  if (!batch) g.fail('matmul', `batch dimensions do not broadcast: ${a.describe()} @ ${b.describe()}`);
-  return g.add('matmul', [a, b], {}, [...batch!, m, n], a.dtype);
+  return emit(a.graph, 'matmul', [a, b], {});
 }
 
 /**
@@ -147,20 +107,7 @@ export function matmul(a: Value, b: Value): Value {
  * used without a transpose copy at run time.
  */
 export function gemm(a: Value, b: Value, c: Value | null, opts: { transA?: boolean; transB?: boolean; alpha?: number } = {}): Value {
-  const g = a.graph;
-  requireFloat('gemm', a, b);
-  requireSameDtype('gemm', a, b);
-  if (a.rank !== 2 || b.rank !== 2) g.fail('gemm', `operands must be 2-D: ${a.describe()}, ${b.describe()}`);
-  const [m, k] = opts.transA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
-  const [k2, n] = opts.transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
-  if (k !== k2) g.fail('gemm', `inner dimensions differ: ${a.describe()}${opts.transA ? 'ᵀ' : ''} @ ${b.describe()}${opts.transB ? 'ᵀ' : ''}`);
-  const inputs = [a, b];
-  if (c) {
-    requireSameDtype('gemm', a, c);
-    if (!broadcastShapes([m, n], c.shape) || !sameShape(broadcastShapes([m, n], c.shape)!, [m, n])) g.fail('gemm', `bias ${c.describe()} does not broadcast to [${m}, ${n}]`);
-    inputs.push(c);
-  }
-  return g.add('gemm', inputs, { transA: !!opts.transA, transB: !!opts.transB, alpha: opts.alpha ?? 1 }, [m, n], a.dtype);
+  return emit(a.graph, 'gemm', c ? [a, b, c] : [a, b], { transA: !!opts.transA, transB: !!opts.transB, alpha: opts.alpha ?? 1 });
 }
 
 /**
@@ -185,11 +132,7 @@ export function linear(x: Value, weight: Value, bias: Value | null = null): Valu
 
 /** ONNX Gather: picks slices of `data` along `axis` with int64 `indices` of any shape. */
 export function gather(data: Value, indices: Value, axis = 0): Value {
-  const g = data.graph;
-  if (indices.dtype !== 'int64') g.fail('gather', `indices must be int64, got ${indices.describe()}`);
-  const ax = normAxis(axis, data.rank);
-  const shape = [...data.shape.slice(0, ax), ...indices.shape, ...data.shape.slice(ax + 1)];
-  return g.add('gather', [data, indices], { axis: ax }, shape, data.dtype);
+  return emit(data.graph, 'gather', [data, indices], { axis: normAxis(axis, data.rank) });
 }
 
 /** Picks one element per row along the last axis: `out[...] = data[..., indices[...]]`. */
@@ -198,8 +141,12 @@ export function gatherLast(data: Value, indices: Value): Value {
   if (indices.dtype !== 'int64') g.fail('gather_last', `indices must be int64, got ${indices.describe()}`);
   if (!sameShape(indices.shape, data.shape.slice(0, -1))) g.fail('gather_last', `indices ${indices.describe()} must match ${data.describe()} without its last axis`);
   const idx = reshape(indices, [...indices.shape, 1]);
-  const out = g.add('gather_elements', [data, idx], { axis: data.rank - 1 }, idx.shape, data.dtype);
-  return reshape(out, indices.shape);
+  return reshape(emit(g, 'gather_elements', [data, idx], { axis: data.rank - 1 }), indices.shape);
+}
+
+/** `data` with `updates` added at `indices` along `axis` (ONNX ScatterElements with add): the gradient of gather_elements. */
+export function scatterElementsAdd(data: Value, indices: Value, updates: Value, axis: number): Value {
+  return emit(data.graph, 'scatter_elements_add', [data, indices, updates], { axis: normAxis(axis, data.rank) });
 }
 
 export function reshape(x: Value, shape: readonly number[]): Value {
@@ -212,15 +159,12 @@ export function reshape(x: Value, shape: readonly number[]): Value {
     g.fail('reshape', `cannot reshape ${x.describe()} (${x.size} elements) to ${shapeStr(shape)}`);
   }
   if (sameShape(resolved, x.shape)) return x;
-  return g.add('reshape', [x], { shape: resolved }, resolved, x.dtype);
+  return emit(g, 'reshape', [x], { shape: resolved });
 }
 
 export function transpose(x: Value, perm: readonly number[]): Value {
-  const g = x.graph;
-  const sorted = [...perm].sort((a, b) => a - b);
-  if (perm.length !== x.rank || sorted.some((p, i) => p !== i)) g.fail('transpose', `bad permutation [${perm.join(', ')}] for ${x.describe()}`);
-  if (perm.every((p, i) => p === i)) return x;
-  return g.add('transpose', [x], { perm: [...perm] }, perm.map((p) => x.shape[p]!), x.dtype);
+  if (perm.length === x.rank && perm.every((p, i) => p === i)) return x;
+  return emit(x.graph, 'transpose', [x], { perm: [...perm] });
 }
 
 /** Swaps the last two axes. */
@@ -240,42 +184,25 @@ export function slice(x: Value, axis: number, start: number, end: number): Value
   const s = Math.max(0, Math.min(n, start < 0 ? start + n : start));
   const e = Math.max(s, Math.min(n, end < 0 ? end + n : end));
   if (s === 0 && e === n) return x;
-  const shape = [...x.shape];
-  shape[ax] = e - s;
-  return g.add('slice', [x], { axis: ax, start: s, end: e }, shape, x.dtype);
+  return emit(g, 'slice', [x], { axis: ax, start: s, end: e });
 }
 
 export function concat(xs: readonly Value[], axis: number): Value {
-  const g = g0(xs);
-  if (xs.length === 1) return xs[0]!;
-  const ax = normAxis(axis, xs[0]!.rank);
   const base = xs[0]!;
-  let total = 0;
-  for (const x of xs) {
-    requireSameDtype('concat', base, x);
-    if (x.rank !== base.rank || x.shape.some((d, i) => i !== ax && d !== base.shape[i])) {
-      g.fail('concat', `shapes differ off axis ${ax}: ${base.describe()} vs ${x.describe()}`);
-    }
-    total += x.shape[ax]!;
-  }
-  const shape = [...base.shape];
-  shape[ax] = total;
-  return g.add('concat', xs, { axis: ax }, shape, base.dtype);
+  if (xs.length === 1) return base;
+  return emit(base.graph, 'concat', xs, { axis: normAxis(axis, base.rank) });
 }
 
 /** Broadcasts `x` to `shape` (numpy rules, rank may grow on the left). */
 export function expand(x: Value, shape: readonly number[]): Value {
-  const out = broadcastShapes(x.shape, shape);
-  if (!out || !sameShape(out, shape)) x.graph.fail('expand', `cannot broadcast ${x.describe()} to ${shapeStr(shape)}`);
   if (sameShape(x.shape, shape)) return x;
-  return x.graph.add('expand', [x], { shape: [...shape] }, shape, x.dtype);
+  return emit(x.graph, 'expand', [x], { shape: [...shape] });
 }
 
 /** Zero padding: `pads[i] = [before, after]` for axis i. */
 export function pad(x: Value, pads: readonly (readonly [number, number])[]): Value {
   if (pads.length !== x.rank) x.graph.fail('pad', `need ${x.rank} pad pairs for ${x.describe()}`);
-  const shape = x.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]);
-  return x.graph.add('pad', [x], { pads: [...pads.map((p) => p[0]), ...pads.map((p) => p[1])] }, shape, x.dtype);
+  return emit(x.graph, 'pad', [x], { pads: [...pads.map((p) => p[0]), ...pads.map((p) => p[1])] });
 }
 
 export function where(cond: Value, a: Value | number, b: Value | number): Value {
@@ -285,16 +212,12 @@ export function where(cond: Value, a: Value | number, b: Value | number): Value 
   const dtype = like?.dtype ?? 'float32';
   const av = typeof a === 'number' ? scalar(g, a, dtype) : a;
   const bv = typeof b === 'number' ? scalar(g, b, dtype) : b;
-  requireSameDtype('where', av, bv);
-  const s1 = broadcastShapes(cond.shape, av.shape);
-  const shape = s1 && broadcastShapes(s1, bv.shape);
-  if (!shape) g.fail('where', `cannot broadcast ${cond.describe()}, ${av.describe()}, ${bv.describe()}`);
-  return g.add('where', [cond, av, bv], {}, shape!, dtype);
+  return emit(g, 'where', [cond, av, bv], {});
 }
 
 export function cast(x: Value, dtype: DType): Value {
   if (x.dtype === dtype) return x;
-  return x.graph.add('cast', [x], { to: dtype }, x.shape, dtype);
+  return emit(x.graph, 'cast', [x], { to: dtype });
 }
 
 /** `data` (zeros) with `updates` added at `indices` along axis 0: the gradient of gather(axis 0). */
@@ -302,69 +225,72 @@ export function scatterAddRows(rows: number, indices: Value, updates: Value): Va
   const g = indices.graph;
   const tail = updates.shape.slice(indices.rank);
   const zeros = expand(scalar(g, 0, updates.dtype), [rows, ...tail]);
-  const idx = reshape(indices, [...indices.shape, 1]);
-  return g.add('scatter_nd_add', [zeros, idx, updates], {}, [rows, ...tail], updates.dtype);
+  return emit(g, 'scatter_nd_add', [zeros, reshape(indices, [...indices.shape, 1]), updates], {});
 }
 
 // ---------------------------------------------------------------- selection (no gradient)
 
 /** Largest `k` entries along the last axis, sorted: [values, int64 indices]. */
 export function topK(x: Value, k: number): [Value, Value] {
-  const g = x.graph;
-  const n = x.shape[x.rank - 1]!;
-  if (k < 1 || k > n) g.fail('top_k', `k=${k} out of range for ${x.describe()}`);
-  const shape = [...x.shape.slice(0, -1), k];
-  const values = g.add('top_k', [x], { k }, shape, x.dtype);
-  const indices = g.add('output_of', [values], { index: 1 }, shape, 'int64');
-  return [values, indices];
+  const values = emit(x.graph, 'top_k', [x], { k });
+  return [values, emit(x.graph, 'output_of', [values], { index: 1 })];
 }
 
 export function argMax(x: Value, axis = -1, keepdims = false): Value {
-  const ax = normAxis(axis, x.rank);
-  const shape = keepdims ? x.shape.map((d, i) => (i === ax ? 1 : d)) : x.shape.filter((_, i) => i !== ax);
-  return x.graph.add('arg_max', [x], { axis: ax, keepdims }, shape, 'int64');
+  return emit(x.graph, 'arg_max', [x], { axis: normAxis(axis, x.rank), keepdims });
 }
 
-// ---------------------------------------------------------------- composites
+// ---------------------------------------------------------------- fused ops (fused.ts)
 
-/**
- * LayerNorm over the last axis. Lowers to ONNX LayerNormalization (one fused kernel); its gradient is
- * written in primitives in autodiff.ts.
- */
+/** LayerNorm over the last axis: one LayerNormalization kernel; differentiated through its decomposition. */
 export function layerNorm(x: Value, weight: Value | null, bias: Value | null, eps: number): Value {
-  const g = x.graph;
-  requireFloat('layer_norm', x);
   const d = x.shape[x.rank - 1]!;
-  for (const p of [weight, bias]) if (p && !sameShape(p.shape, [d])) g.fail('layer_norm', `parameter ${p.describe()} should be [${d}]`);
-  const w = weight ?? expand(scalar(g, 1, x.dtype), [d]);
-  const inputs = bias ? [x, w, bias] : [x, w];
-  return g.add('layer_norm', inputs, { eps }, x.shape, x.dtype);
+  const w = weight ?? expand(scalar(x.graph, 1, x.dtype), [d]);
+  return emit(x.graph, 'layer_norm', bias ? [x, w, bias] : [x, w], { eps });
 }
 
 /** RMSNorm over the last axis: `x / sqrt(mean(x²) + eps) * (offset + w)` (Gemma uses offset 1). */
 export function rmsNorm(x: Value, weight: Value | null, eps: number, weightOffset = 0): Value {
-  const ms = reduceMean(square(x), [-1], true);
-  let y = mul(x, reciprocal(sqrt(add(ms, eps))));
-  if (weight) y = mul(y, weightOffset ? add(weight, weightOffset) : weight);
-  return y;
+  return emit(x.graph, 'rms_norm', weight ? [x, weight] : [x], { eps, weightOffset });
+}
+
+export interface AttentionOptions {
+  numHeads: number;
+  /** Fewer key/value heads than query heads (grouped-query attention): query head h reads kv head ⌊h / (H / Hkv)⌋. */
+  numKvHeads?: number;
+  /** Multiplies q·k (usually 1/√head_dim). */
+  scale: number;
+  /** Added to the scaled scores: [B|1, H|1, T, T], 0 / large negative for masking (causal, padding, windows), plus ALiBi. */
+  bias?: Value | null;
+  /** Gemma-2 logit soft-capping: scores → cap·tanh(scores / cap) before the bias. */
+  softcap?: number | null;
 }
 
 /**
- * Fused multi-head attention (onnxruntime's com.microsoft MultiHeadAttention kernel):
- * q, k, v are [B, T, H·hd] with heads contiguous per position; `bias` [B|1, H|1, T, T] is added to
- * the scaled scores (0 / large negative for masking, plus ALiBi). Forward only: it has no gradient
- * rule, so graphs that differentiate through attention use the decomposed form.
+ * Multi-head self-attention. q is [B, T, H·hd] and k, v [B, T, Hkv·hd], heads contiguous per position.
+ * Lowers to onnxruntime's fused MultiHeadAttention kernel where it applies (float32, no soft-cap), else to
+ * its decomposition; gradients flow through the decomposition either way.
  */
-export function fusedAttention(q: Value, k: Value, v: Value, bias: Value, numHeads: number, scale: number): Value {
-  const g = q.graph;
-  requireFloat('fused_attention', q, k, v, bias);
-  if (q.rank !== 3 || !sameShape(q.shape, k.shape) || !sameShape(q.shape, v.shape)) g.fail('fused_attention', `q, k, v must share one [B, T, H·hd] shape: ${q.describe()}, ${k.describe()}, ${v.describe()}`);
-  const [B, T, D] = q.shape as [number, number, number];
-  if (D % numHeads !== 0) g.fail('fused_attention', `${D} features do not split into ${numHeads} heads`);
-  if (bias.rank !== 4 || (bias.shape[0] !== 1 && bias.shape[0] !== B) || (bias.shape[1] !== 1 && bias.shape[1] !== numHeads) || bias.shape[2] !== T || bias.shape[3] !== T) {
-    g.fail('fused_attention', `bias ${bias.describe()} must be [${B}|1, ${numHeads}|1, ${T}, ${T}]`);
+export function attention(q: Value, k: Value, v: Value, opts: AttentionOptions): Value {
+  const H = opts.numHeads;
+  const Hkv = opts.numKvHeads ?? H;
+  let kk = k;
+  let vv = v;
+  if (Hkv !== H) {
+    if (q.rank !== 3 || k.rank !== 3 || H % Hkv !== 0) q.graph.fail('attention', `${H} query heads do not group over ${Hkv} kv heads (q ${q.describe()}, k ${k.describe()})`);
+    const [B, T, D] = k.shape as [number, number, number];
+    const hd = D / Hkv;
+    const repeat = (t: Value): Value => reshape(expand(reshape(t, [B, T, Hkv, 1, hd]), [B, T, Hkv, H / Hkv, hd]), [B, T, H * hd]);
+    kk = repeat(k);
+    vv = repeat(v);
   }
-  return g.add('fused_attention', [q, k, v, bias], { numHeads, scale }, q.shape, q.dtype);
+  const inputs = opts.bias ? [q, kk, vv, opts.bias] : [q, kk, vv];
+  return emit(q.graph, 'attention', inputs, { numHeads: H, scale: opts.scale, softcap: opts.softcap ?? null });
+}
+
+/** `attention` with an additive bias and as many kv heads as query heads (the original signature). */
+export function fusedAttention(q: Value, k: Value, v: Value, bias: Value, numHeads: number, scale: number): Value {
+  return attention(q, k, v, { numHeads, scale, bias });
 }
 
 /** Softmax over the last axis after adding an additive mask (0 or a large negative number). */

@@ -2,6 +2,9 @@
  * Runs graphs on onnxruntime. The onnxruntime module is injected (onnxruntime-node in Node,
  * onnxruntime-web in a browser), so this file stays portable. Sessions are cached by the bytes of the
  * lowered model, i.e. per graph structure and shape signature; weights are always fed as inputs.
+ * A session evicted from the cache is released only when no run is using it, and a caller still
+ * holding its CompiledGraph gets it compiled again on the next run. (Sequence lengths: see
+ * length-buckets.ts, which keeps the number of shape signatures small.)
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { DType, Value } from './graph.js';
@@ -24,9 +27,14 @@ export interface OrtModule {
 export interface RuntimeOptions {
   /** e.g. ['cpu'], ['cuda', 'cpu'], ['webgpu']. */
   executionProviders?: string[];
+  /** When a GPU provider cannot start: fall back to the CPU with a warning (default), or throw. */
+  fallbackToCpu?: boolean;
   intraOpNumThreads?: number;
   /** How many compiled sessions to keep (least recently used are released). */
   maxCachedSessions?: number;
+  /** Hand onnxruntime pre-allocated output tensors to write into (onnxruntime-node: no second copy of large
+   * results). onnxruntime-web computes in WebAssembly memory and ignores them: set false there. Default true. */
+  preallocateOutputs?: boolean;
 }
 
 const ORT_TYPE: Record<DType, Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
@@ -79,10 +87,10 @@ const SMALL_GRAPH_FLOPS = 2e9;
 export function matmulFlops(outputs: readonly Value[]): number {
   let flops = 0;
   for (const v of reachable(outputs)) {
-    if (v.op === 'matmul') {
+    if (v.is('matmul')) {
       const a = v.inputs[0]!;
       flops += 2 * v.size * a.shape[a.rank - 1]!;
-    } else if (v.op === 'gemm') {
+    } else if (v.is('gemm')) {
       const a = v.inputs[0]!;
       flops += 2 * v.size * (v.attrs.transA ? a.shape[0]! : a.shape[1]!);
     }
@@ -90,18 +98,53 @@ export function matmulFlops(outputs: readonly Value[]): number {
   return flops;
 }
 
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+}
+
+function describeOutputs(names: Iterable<string>): string {
+  const all = [...names];
+  return all.length > 4 ? `${all.slice(0, 4).join(', ')} and ${all.length - 4} more` : all.join(', ');
+}
+
 export class CompiledGraph {
+  private session: Promise<InferenceSession> | null;
+  private inFlight = 0;
+  private releaseWanted = false;
+
+  /**
+   * `reopen` compiles the session again when a run comes after `release` (the Runtime passes it, so
+   * an evicted graph that a caller still holds keeps working); without it such a run is an error.
+   */
   constructor(
     private readonly ort: OrtModule,
-    private readonly session: InferenceSession,
+    session: InferenceSession | Promise<InferenceSession>,
     readonly inputs: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
     readonly outputs: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
-  ) {}
+    private readonly reopen?: () => Promise<InferenceSession>,
+    private readonly preallocateOutputs = true,
+  ) {
+    this.session = Promise.resolve(session);
+  }
 
   get outputNames(): string[] {
     return [...this.outputs.keys()];
   }
 
+  /** Runs in progress on this graph (its session is not released while any is). */
+  get runsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Whether a session is open (false after release until the next run reopens it). */
+  get isOpen(): boolean {
+    return this.session !== null;
+  }
+
+  /**
+   * Runs the graph. Feeds the graph does not take are ignored, so callers can pass one record of
+   * everything (weights, batch inputs, lens parameters) to any graph built from it.
+   */
   async run(feeds: Record<string, HostArray | HostData>): Promise<Record<string, HostArray>> {
     const ortFeeds: Record<string, Tensor> = {};
     for (const [name, spec] of this.inputs) {
@@ -114,22 +157,63 @@ export class CompiledGraph {
       ortFeeds[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
     }
     // Outputs are allocated here and handed to onnxruntime, which writes into them directly: no
-    // second copy of a large result (e.g. [T, vocab] logits) on the way to JavaScript.
-    const fetches: Record<string, Tensor> = {};
+    // second copy of a large result (e.g. [T, vocab] logits) on the way to JavaScript. onnxruntime-web
+    // computes in WebAssembly memory and returns its own tensors instead (preallocateOutputs: false).
     const out: Record<string, HostArray> = {};
-    for (const name of this.outputNames) {
-      const spec = this.outputs.get(name)!;
-      const data = allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
-      fetches[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
-      out[name] = { data, shape: [...spec.shape] };
+    const fetches: Record<string, Tensor> = {};
+    if (this.preallocateOutputs) {
+      for (const name of this.outputNames) {
+        const spec = this.outputs.get(name)!;
+        const data = allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
+        fetches[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
+        out[name] = { data, shape: [...spec.shape] };
+      }
     }
-    await this.session.run(ortFeeds, fetches);
+    this.inFlight++;
+    try {
+      if (!this.session) {
+        if (!this.reopen) throw new Error('this compiled graph was released');
+        this.session = this.reopen();
+        this.session.catch(() => (this.session = null));
+      }
+      const session = await this.session;
+      const results = await (this.preallocateOutputs ? session.run(ortFeeds, fetches) : session.run(ortFeeds)).catch((e: unknown) => {
+        throw new Error(`onnxruntime failed running the graph computing ${describeOutputs(this.outputs.keys())}: ${firstLine(e)}`, { cause: e });
+      });
+      if (!this.preallocateOutputs) {
+        for (const name of this.outputNames) out[name] = { data: results[name]!.data as HostData, shape: [...this.outputs.get(name)!.shape] };
+      }
+    } finally {
+      this.inFlight--;
+      if (this.releaseWanted && this.inFlight === 0) void this.releaseNow().catch(() => undefined);
+    }
     return out;
   }
 
+  /** Releases the session now, or when the runs in flight have finished. */
   release(): Promise<void> {
-    return this.session.release();
+    this.releaseWanted = true;
+    return this.inFlight === 0 ? this.releaseNow() : Promise.resolve();
   }
+
+  private async releaseNow(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    this.releaseWanted = false;
+    if (s) await (await s).release();
+  }
+}
+
+/** Why a GPU provider could not start, in words a user can act on. */
+function explainProviderFailure(eps: string[], e: Error): string {
+  const first = e.message.split('\n')[0] ?? '';
+  if (eps.includes('webgpu') && /adapter/i.test(e.message)) {
+    return `execution provider webgpu found no GPU adapter (WebGPU in Node runs on Vulkan: it needs a GPU, its Vulkan driver and libvulkan.so.1) [${first}]`;
+  }
+  if (eps.includes('cuda') && /providers_cuda|libcu|cuda/i.test(e.message)) {
+    return `execution provider cuda could not load its libraries (fetch them once: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install; see README "GPU") [${first}]`;
+  }
+  return `execution provider ${eps.join(', ')} failed (${first})`;
 }
 
 export class Runtime {
@@ -140,7 +224,13 @@ export class Runtime {
     private readonly ort: OrtModule,
     options: RuntimeOptions = {},
   ) {
-    this.options = { executionProviders: options.executionProviders ?? ['cpu'], maxCachedSessions: options.maxCachedSessions ?? 32, intraOpNumThreads: options.intraOpNumThreads };
+    this.options = {
+      executionProviders: options.executionProviders ?? ['cpu'],
+      maxCachedSessions: options.maxCachedSessions ?? 32,
+      intraOpNumThreads: options.intraOpNumThreads,
+      fallbackToCpu: options.fallbackToCpu ?? true,
+      preallocateOutputs: options.preallocateOutputs ?? true,
+    };
   }
 
   /** Compiles (or fetches from the cache) the graph computing `outputs`. */
@@ -150,9 +240,7 @@ export class Runtime {
     const key = fnv1a(bytes);
     const hit = this.cache.get(key);
     if (hit) {
-      // Refresh LRU position.
-      this.cache.delete(key);
-      this.cache.set(key, hit);
+      this.admit(key, hit); // refreshes its LRU position
       return hit;
     }
     const inputs = new Map(model.inputs.map((i) => [i.name, { dtype: i.dtype as DType, shape: i.dims }]));
@@ -166,33 +254,62 @@ export class Runtime {
     };
     const threads = this.options.intraOpNumThreads ?? (matmulFlops(Object.values(outputs)) < SMALL_GRAPH_FLOPS ? 1 : undefined);
     if (threads) opts.intraOpNumThreads = threads;
+    const failed = (e: unknown): Error =>
+      new Error(`onnxruntime could not compile the graph computing ${describeOutputs(outputSpecs.keys())} (${model.nodes.length} nodes): ${firstLine(e)}`, { cause: e });
     const create = async (): Promise<InferenceSession> => {
       try {
         return await this.ort.InferenceSession.create(bytes, opts);
       } catch (e) {
         // A GPU provider whose libraries are missing must not make the library unusable: fall back to CPU.
         const eps = this.options.executionProviders;
-        if (eps.length === 1 && eps[0] === 'cpu') throw e;
-        console.warn(`tuned-lens: execution provider ${eps.join(', ')} failed (${(e as Error).message.split('\n')[0]}); using the CPU`);
+        if (eps.length === 1 && eps[0] === 'cpu') throw failed(e);
+        const why = explainProviderFailure(eps, e as Error);
+        if (!this.options.fallbackToCpu) throw new Error(why, { cause: e });
+        console.warn(`tuned-lens: ${why}; using the CPU`);
         this.options.executionProviders = ['cpu'];
-        return this.ort.InferenceSession.create(bytes, { ...opts, executionProviders: ['cpu'] });
+        return this.ort.InferenceSession.create(bytes, { ...opts, executionProviders: ['cpu'] }).catch((cpuError: unknown) => {
+          throw failed(cpuError);
+        });
       }
     };
-    const p = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs));
-    p.catch(() => this.cache.delete(key));
-    this.cache.set(key, p);
+    let compiled: Promise<CompiledGraph> | null = null;
+    // A graph evicted while a caller holds it compiles again on its next run, and counts in the cache again.
+    const reopen = (): Promise<InferenceSession> => {
+      this.admit(key, compiled!);
+      return create();
+    };
+    compiled = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs, reopen, this.options.preallocateOutputs));
+    compiled.catch(() => this.cache.get(key) === compiled && this.cache.delete(key));
+    this.admit(key, compiled);
+    return compiled;
+  }
+
+  /** Puts `compiled` at the most recent end of the LRU cache, releasing what falls out (once idle). */
+  private admit(key: string, compiled: Promise<CompiledGraph>): void {
+    const previous = this.cache.get(key);
+    this.cache.delete(key);
+    if (previous && previous !== compiled) this.evict(previous);
+    this.cache.set(key, compiled);
     while (this.cache.size > this.options.maxCachedSessions) {
       const oldest = this.cache.keys().next().value!;
-      const old = this.cache.get(oldest)!;
+      this.evict(this.cache.get(oldest)!);
       this.cache.delete(oldest);
-      void old.then((c) => c.release()).catch(() => undefined);
     }
-    return p;
+  }
+
+  private evict(compiled: Promise<CompiledGraph>): void {
+    // CompiledGraph.release waits for runs in flight, so eviction never pulls a session from under a run.
+    void compiled.then((c) => c.release()).catch(() => undefined);
   }
 
   /** Compiles and runs in one call. */
   async run(outputs: Record<string, Value>, feeds: Record<string, HostArray | HostData>): Promise<Record<string, HostArray>> {
     return (await this.compile(outputs)).run(feeds);
+  }
+
+  /** The providers sessions are created with now (['cpu'] after a GPU provider failed and fell back). */
+  get executionProviders(): readonly string[] {
+    return this.options.executionProviders;
   }
 
   get cachedSessions(): number {

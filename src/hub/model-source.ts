@@ -104,11 +104,18 @@ async function explicitTokenizer(opts: ResolveModelOptions): Promise<string | un
 
 async function resolveLlama2cFile(file: string, opts: ResolveModelOptions): Promise<ModelSource> {
   const checkpoint = nodePath.resolve(file);
+  const base = nodePath.basename(checkpoint);
+  if (/^tok.*\.bin$/i.test(base) || base === 'tokenizer.bin') {
+    throw new Error(
+      `${checkpoint} is a llama2.c tokenizer file, not a model checkpoint: give the checkpoint (e.g. stories260K.bin) ` +
+        `or the folder holding both as the model; the tokenizer beside it is found by itself.`,
+    );
+  }
   const tokenizer = (await explicitTokenizer(opts)) ?? (await findLlama2cTokenizer(nodePath.dirname(checkpoint), checkpoint));
   if (!tokenizer) {
     throw new Error(
       `llama2.c checkpoint ${checkpoint} has no tokenizer next to it (looked for ${LLAMA2C_TOKENIZER_NAMES.join(', ')} ` +
-        `or a single tok*.bin in ${nodePath.dirname(checkpoint)}); pass the tokenizer file explicitly.`,
+        `or a single tok*.bin in ${nodePath.dirname(checkpoint)}); copy the tokenizer into that folder under one of those names.`,
     );
   }
   return { kind: 'llama2c', checkpoint, tokenizer };

@@ -16,6 +16,7 @@ import type { FileSystem } from '../io/file-system.js';
 import { openSafetensors, serializeSafetensors } from '../formats/safetensors.js';
 import { readTorchStateDict, serializeTorchStateDict } from '../formats/torch-pickle.js';
 import type { HostTensor } from '../formats/weights.js';
+import { SIZE_LIMITS } from '../formats/config-checks.js';
 
 /** `config.json` of a tuned lens; field names are the JSON keys, in the order the reference writes them. */
 export interface TunedLensConfig {
@@ -121,9 +122,11 @@ export function parseLensConfig(json: unknown, path: string, warn: WarnFn = defa
     if (!(key in raw)) throw new Error(`${path}: missing required config key '${key}'`);
     return raw[key];
   };
-  const positiveInt = (key: string): number => {
+  // Bounded like every model size, so that `num_hidden_layers: 1e9` fails here and not in an allocation.
+  const size = (key: string, kind: 'layers' | 'width'): number => {
     const v = required(key);
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) bad(key, 'a positive integer');
+    if ((v as number) > SIZE_LIMITS[kind]) throw new Error(`${path}: config key '${key}' is ${v as number}, more than any model has (at most ${SIZE_LIMITS[kind]})`);
     return v as number;
   };
   const nullableString = (key: string): string | null => {
@@ -142,8 +145,8 @@ export function parseLensConfig(json: unknown, path: string, warn: WarnFn = defa
   if (lensType !== LENS_TYPE) throw new Error(`${path}: unsupported lens_type '${String(lensType)}' (only '${LENS_TYPE}' is supported)`);
   return {
     base_model_name_or_path: name as string,
-    d_model: positiveInt('d_model'),
-    num_hidden_layers: positiveInt('num_hidden_layers'),
+    d_model: size('d_model', 'width'),
+    num_hidden_layers: size('num_hidden_layers', 'layers'),
     bias: bias as boolean,
     base_model_revision: nullableString('base_model_revision'),
     unembed_hash: nullableString('unembed_hash'),
@@ -241,6 +244,8 @@ function toTranslators(config: TunedLensConfig, get: (name: string) => HostTenso
 export interface ReadLensOptions {
   /** Receives warnings such as ignored config keys (default: console.warn). */
   warn?: WarnFn;
+  /** Called with the parsed config before any parameter is read: throw to refuse a lens for another model early. */
+  checkConfig?: (config: TunedLensConfig, configPath: string) => void;
 }
 
 /**
@@ -251,8 +256,8 @@ export async function readLensFolder(fs: FileSystem, dir: string, options: ReadL
   if (!(await fs.isDirectory(dir))) throw new Error(`${dir}: lens folder not found (expected a directory with ${CONFIG_FILE} and ${TORCH_FILE} or ${SAFETENSORS_FILE})`);
   const configPath = fs.join(dir, CONFIG_FILE);
   if (!(await fs.exists(configPath))) throw new Error(`${configPath}: not found; a lens folder needs ${CONFIG_FILE}`);
-  const configText = await fs.readText(configPath);
-  const config = parseLensConfig(configText, configPath, options.warn);
+  const config = parseLensConfig(await fs.readText(configPath), configPath, options.warn);
+  options.checkConfig?.(config, configPath);
 
   const stPath = fs.join(dir, SAFETENSORS_FILE);
   if (await fs.exists(stPath)) {
@@ -271,8 +276,13 @@ export async function readLensFolder(fs: FileSystem, dir: string, options: ReadL
 
   const ptPath = fs.join(dir, TORCH_FILE);
   if (await fs.exists(ptPath)) {
-    const sd = await readTorchStateDict(fs, ptPath);
-    checkParameters(config, Object.keys(sd), (n) => sd[n]!.shape, ptPath);
+    // Names and shapes are checked before any data is read, so a params.pt cannot make us inflate more than the lens needs.
+    const sd = await readTorchStateDict(fs, ptPath, {
+      checkDeclared: (ts) => {
+        const shapes = new Map(ts.map((t) => [t.key, t.shape]));
+        checkParameters(config, [...shapes.keys()], (n) => shapes.get(n)!, ptPath);
+      },
+    });
     return { config, translators: toTranslators(config, (n) => sd[n]!), paramsPath: ptPath };
   }
   throw new Error(`${dir}: lens folder has neither ${SAFETENSORS_FILE} nor ${TORCH_FILE}`);

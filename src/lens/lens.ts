@@ -6,10 +6,8 @@
 import type { Graph, Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
 import type { HostTensor } from '../formats/weights.js';
-import type { HostArray } from '../graph/runtime.js';
 import type { LanguageModel, ModelGraph } from '../models/language-model.js';
-import type { Batch } from '../models/position-inputs.js';
-import { unembed } from '../models/transformer.js';
+import { unembed, type WeightInputs } from '../models/transformer.js';
 
 export interface Translator {
   /** [d, d], PyTorch Linear layout (y = x Wᵀ + b). */
@@ -18,11 +16,31 @@ export interface Translator {
   bias: HostTensor | null;
 }
 
+/** One trainable tensor of a lens, under the graph-input name its layer declares. */
+export interface LensParameter {
+  /** Graph input name, e.g. "lens.3.weight". */
+  name: string;
+  layer: number;
+  role: 'weight' | 'bias';
+  /** Updated in place by training; fed as-is on every run. */
+  tensor: HostTensor;
+}
+
+export interface LensLayerOptions {
+  /**
+   * Apply only the linear part of the translator, h + h Wᵀ (no bias): the map of directions, not of
+   * points, in the residual space (a difference of two hidden states, a basis vector).
+   */
+  linearOnly?: boolean;
+}
+
 export interface Lens {
   readonly kind: 'logit' | 'tuned';
   readonly model: LanguageModel;
   /** The translated hidden state for layer `layer` (declares the lens parameters it needs in h's graph). */
-  transformHidden(h: Value, layer: number): Value;
+  transformHidden(h: Value, layer: number, options?: LensLayerOptions): Value;
+  /** The lens's tensors in a fixed order (per layer: weight, then bias); empty for the logit lens. */
+  parameters(): LensParameter[];
   /** Feeds for the lens parameters declared by transformHidden. */
   feeds(): Record<string, Float32Array>;
 }
@@ -32,6 +50,9 @@ export class LogitLens implements Lens {
   constructor(readonly model: LanguageModel) {}
   transformHidden(h: Value): Value {
     return h;
+  }
+  parameters(): LensParameter[] {
+    return [];
   }
   feeds(): Record<string, Float32Array> {
     return {};
@@ -70,20 +91,22 @@ export class TunedLens implements Lens {
     return this.translators.every((t) => t.bias !== null);
   }
 
-  transformHidden(h: Value, layer: number): Value {
+  transformHidden(h: Value, layer: number, options: LensLayerOptions = {}): Value {
     const t = this.translators[layer]!;
     const w = paramInput(h.graph, translatorWeightName(layer), t.weight.shape);
-    const b = t.bias ? paramInput(h.graph, translatorBiasName(layer), t.bias.shape) : null;
+    const b = t.bias && !options.linearOnly ? paramInput(h.graph, translatorBiasName(layer), t.bias.shape) : null;
     return op.add(h, op.linear(h, w, b));
   }
 
+  parameters(): LensParameter[] {
+    return this.translators.flatMap((t, layer) => [
+      { name: translatorWeightName(layer), layer, role: 'weight' as const, tensor: t.weight },
+      ...(t.bias ? [{ name: translatorBiasName(layer), layer, role: 'bias' as const, tensor: t.bias }] : []),
+    ]);
+  }
+
   feeds(): Record<string, Float32Array> {
-    const f: Record<string, Float32Array> = {};
-    this.translators.forEach((t, i) => {
-      f[translatorWeightName(i)] = t.weight.data;
-      if (t.bias) f[translatorBiasName(i)] = t.bias.data;
-    });
-    return f;
+    return Object.fromEntries(this.parameters().map((p) => [p.name, p.tensor.data]));
   }
 }
 
@@ -92,28 +115,22 @@ export function paramInput(g: Graph, name: string, shape: readonly number[]): Va
   return g.inputs.get(name) ?? g.input(name, 'float32', shape);
 }
 
+/**
+ * Lens layer `layer` applied to any residual-space value `h` ([..., d]: hidden states, edited hidden
+ * states, bare directions), then the model's unembedding (final norm, OPT's project_out, output head):
+ * logits [..., vocab]. `weights` are the model weights declared in h's graph. With `linearOnly`, only the
+ * translator's linear part h + h Wᵀ is applied (no bias). The logit lens is the unembedding alone.
+ */
+export function lensLayerLogits(lens: Lens, weights: WeightInputs, h: Value, layer: number, options: LensLayerOptions = {}): Value {
+  return unembed(lens.model.config, weights, lens.transformHidden(h, layer, options));
+}
+
 /** Lens logits for layer `layer` of the model graph (0..L-1). */
 export function lensLogits(lens: Lens, mg: ModelGraph, layer: number): Value {
   const h = mg.forward.hiddenStates[layer]!;
-  return mg.g.scope(`lens.${layer}`, () => unembed(lens.model.config, mg.weights, lens.transformHidden(h, layer)));
+  return mg.g.scope(`lens.${layer}`, () => lensLayerLogits(lens, mg.weights, h, layer));
 }
 
-export interface LensLogProbs {
-  /** L arrays [B, T, vocab]: log-softmax of the lens at hidden_states[0..L-1]. */
-  layers: HostArray[];
-  /** [B, T, vocab]: log-softmax of the model's own logits (the "output" row). */
-  output: HostArray;
-}
-
-/**
- * Full log-probabilities of every lens layer and of the model. Holds L × B × T × vocab floats: for
- * long inputs or large vocabularies use the trajectory statistics, which reduce inside the graph.
- */
-export async function lensLogProbs(lens: Lens, batch: Batch): Promise<LensLogProbs> {
-  const model = lens.model;
-  const mg = model.buildGraph(batch);
-  const outputs: Record<string, Value> = { output: op.logSoftmax(mg.forward.logits) };
-  for (let i = 0; i < model.nLayers; i++) outputs[`layer_${i}`] = op.logSoftmax(lensLogits(lens, mg, i));
-  const r = await model.run(mg, outputs, lens.feeds());
-  return { layers: Array.from({ length: model.nLayers }, (_, i) => r[`layer_${i}`]!), output: r.output! };
-}
+// Full log-probabilities of every layer are one reduction of the lens-rows engine; re-exported here,
+// where callers have always found them.
+export { lensLogProbs, type LensLogProbs } from './rows.js';

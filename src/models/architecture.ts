@@ -6,17 +6,23 @@ import type { ModelConfig } from './model-config.js';
 
 /** Tensor names of one block. Prefixes get ".weight" / ".bias"; a bias is used when the file has it. */
 export interface LayerTensorNames {
+  /** The norm before attention. */
   ln1: string;
-  /** Absent for GPT-J (attention and MLP share ln1). */
+  /** The norm before the MLP; absent for GPT-J (attention and MLP share ln1). */
   ln2?: string;
+  /** Gemma-2's norms on the attention and MLP outputs (the 'sandwich' layout). */
+  postAttnNorm?: string;
+  postMlpNorm?: string;
   /** Either one fused q/k/v projection or three separate ones. */
   qkv: { fused: string } | { q: string; k: string; v: string };
   o: string;
-  up: string;
+  /**
+   * The MLP's input projections: `up` alone, or gated (SwiGLU, GeGLU: down(act(gate(x)) * up(x))) with
+   * separate gate and up, or one fused [gate | up] tensor (Phi-3).
+   */
+  mlpIn: { up: string; gate?: string } | { fusedGateUp: string };
   down: string;
-  /** Gated MLPs (SwiGLU, GeGLU): down(act(gate(x)) * up(x)). */
-  gate?: string;
-  /** Qwen3-style per-head RMSNorm of q and k. */
+  /** Per-head RMSNorm of q and k (Qwen3; used when the config has qkNorm). */
   qNorm?: string;
   kNorm?: string;
 }

@@ -9,12 +9,14 @@ import type { Architecture } from './architecture.js';
 import type { ModelWeights } from './load-weights.js';
 import type { ModelConfig } from './model-config.js';
 import { alibiBias, attentionMask, batchShape, distinctWindows, maskInputName, positionIds, rotaryTables, type Batch } from './position-inputs.js';
-import { forwardGraph, positionInputs, WeightInputs, type ForwardValues, type PositionValues } from './transformer.js';
+import { ExtraInputs, type ForwardOptions } from './interventions.js';
+import { forwardGraph, type ForwardValues } from './transformer.js';
+import { positionInputs, WeightInputs, type PositionValues } from './graph-inputs.js';
 
 export interface ForwardResult {
   /** [B, T, vocab] */
   logits: HostArray;
-  /** L + 1 arrays of [B, T, d] (HF indexing; the last is after the final norm). */
+  /** L + 1 arrays of [B, T, d] (HF indexing; the last is after the final norm); plan length + 1 with a block plan. */
   hiddenStates: HostArray[];
   /** [B, T, d] residual before the final norm. */
   finalNormInput: HostArray;
@@ -27,7 +29,9 @@ export interface ModelGraph {
   ids: Value;
   positions: PositionValues;
   forward: ForwardValues;
-  /** Feeds for ids, masks, positions and weights. */
+  /** Inputs declared by edits or by the caller (`extraInputs.input(...)`), fed with the data given there. */
+  extraInputs: ExtraInputs;
+  /** Feeds for ids, masks, positions, weights and extra inputs with data. */
   feeds(): Record<string, HostArray['data']>;
 }
 
@@ -50,8 +54,11 @@ export class LanguageModel {
     return this.tokenizer.encode(text);
   }
 
-  /** Declares the forward pass for `batch` in a new graph; add outputs and run it with `run`. */
-  buildGraph(batch: Batch, options: { logits?: boolean; fusedAttention?: boolean } = {}): ModelGraph {
+  /**
+   * Declares the forward pass for `batch` in a new graph; add outputs and run it with `run`. Options:
+   * a block plan, edits at the named sites, and `fusedAttention: false` for attention built as its decomposition.
+   */
+  buildGraph(batch: Batch, options: ForwardOptions = {}): ModelGraph {
     const [B, T] = batchShape(batch);
     const cfg = this.config;
     if (T > cfg.maxPositions && cfg.position.kind === 'learned') {
@@ -64,9 +71,10 @@ export class LanguageModel {
     const weights = new WeightInputs(g, this.weights);
     const ids = g.input('input_ids', 'int64', [B, T]);
     const positions = positionInputs(g, cfg, B, T, options.fusedAttention ?? true);
-    const forward = forwardGraph(cfg, weights, ids, positions, options);
-    const feeds = (): Record<string, HostArray['data']> => ({ ...weights.feeds(), ...this.batchFeeds(batch) });
-    return { g, weights, ids, positions, forward, feeds };
+    const extraInputs = new ExtraInputs(g);
+    const forward = forwardGraph(cfg, weights, ids, positions, options, extraInputs);
+    const feeds = (): Record<string, HostArray['data']> => ({ ...weights.feeds(), ...extraInputs.feeds(), ...this.batchFeeds(batch) });
+    return { g, weights, ids, positions, forward, extraInputs, feeds };
   }
 
   /** Feeds that depend on the batch only (ids, masks, positions): reuse a compiled graph for another batch of the same shape. */
@@ -118,7 +126,7 @@ export class LanguageModel {
   async compileForShape(
     shape: Batch,
     build: (mg: ModelGraph) => Record<string, Value>,
-    options: { fusedAttention?: boolean; logits?: boolean } = {},
+    options: ForwardOptions = {},
   ): Promise<(batch: Batch, extraFeeds?: Record<string, HostArray['data']>) => Promise<Record<string, HostArray>>> {
     const mg = this.buildGraph(shape, options);
     const outputs = build(mg);
@@ -128,16 +136,16 @@ export class LanguageModel {
     return async (batch, extraFeeds = {}) => {
       const [b, t] = batchShape(batch);
       if (b !== B || t !== T) throw new Error(`this compiled graph takes batches of ${B} × ${T} tokens, got ${b} × ${t}`);
-      const all = { ...weightFeeds, ...this.batchFeeds(batch), ...extraFeeds };
+      const all = { ...weightFeeds, ...mg.extraInputs.feeds(), ...this.batchFeeds(batch), ...extraFeeds };
       const feeds: Record<string, HostArray['data']> = {};
       for (const name of compiled.inputs.keys()) feeds[name] = all[name]!;
       return compiled.run(feeds);
     };
   }
 
-  /** Logits, every hidden state (HF indexing) and the residual before the final norm. */
-  async forward(batch: Batch): Promise<ForwardResult> {
-    const mg = this.buildGraph(batch);
+  /** Logits, every hidden state (HF indexing) and the residual before the final norm; options as in `buildGraph`. */
+  async forward(batch: Batch, options: Omit<ForwardOptions, 'logits'> = {}): Promise<ForwardResult> {
+    const mg = this.buildGraph(batch, options);
     const outputs: Record<string, Value> = { logits: mg.forward.logits, final_norm_input: mg.forward.finalNormInput };
     mg.forward.hiddenStates.forEach((h, i) => (outputs[`hidden_${i}`] = h));
     const r = await this.run(mg, outputs);
@@ -148,11 +156,14 @@ export class LanguageModel {
     };
   }
 
-  /** Greedy continuation (no KV cache: one full forward per step, fine for short demos and tests). */
-  async generateGreedy(ids: number[], newTokens: number): Promise<number[]> {
+  /**
+   * Greedy continuation (no KV cache: one full forward per step, fine for short demos and tests); with
+   * a block plan or edits (whose extra inputs carry their data), the edited model generates.
+   */
+  async generateGreedy(ids: number[], newTokens: number, options: Omit<ForwardOptions, 'logits'> = {}): Promise<number[]> {
     const out = [...ids];
     for (let s = 0; s < newTokens; s++) {
-      const mg = this.buildGraph({ ids: [out] });
+      const mg = this.buildGraph({ ids: [out] }, options);
       const last = mg.forward.logits;
       const r = await this.run(mg, { logits: last });
       const V = this.config.vocabSize;

@@ -99,6 +99,8 @@ export async function loadWeights(arch: Architecture, cfg: ModelConfig, src: Wei
     const key = (part: string): string => W.layer(i, part);
     await putNorm(L.ln1, key('ln1.w'), key('ln1.b'), d);
     if (L.ln2) await putNorm(L.ln2, key('ln2.w'), key('ln2.b'), d);
+    if (L.postAttnNorm) await putNorm(L.postAttnNorm, key('post_attn_norm.w'), key('post_attn_norm.b'), d);
+    if (L.postMlpNorm) await putNorm(L.postMlpNorm, key('post_mlp_norm.w'), key('post_mlp_norm.b'), d);
 
     let qkvW: HostTensor;
     let qkvB: HostTensor | null;
@@ -128,15 +130,32 @@ export async function loadWeights(arch: Architecture, cfg: ModelConfig, src: Wei
     put(key('qkv.b'), `${qkvName}.bias`, qkvB, [qDim + 2 * kvDim]);
     put(key('o.w'), `${L.o}.weight`, await linearWeight(L.o), [d, qDim]);
     put(key('o.b'), `${L.o}.bias`, await r.readOptional(`${L.o}.bias`), [d]);
-    put(key('up.w'), `${L.up}.weight`, await linearWeight(L.up), [dFF, d]);
-    put(key('up.b'), `${L.up}.bias`, await r.readOptional(`${L.up}.bias`), [dFF]);
-    if (L.gate) {
-      put(key('gate.w'), `${L.gate}.weight`, await linearWeight(L.gate), [dFF, d]);
-      put(key('gate.b'), `${L.gate}.bias`, await r.readOptional(`${L.gate}.bias`), [dFF]);
+    if ('fusedGateUp' in L.mlpIn) {
+      // One [gate | up] tensor: rows 0..dFF-1 are the gate, the rest the up projection (copied: onnxruntime is fed whole arrays).
+      const name = L.mlpIn.fusedGateUp;
+      const both = await linearWeight(name);
+      expectShape(src, `${name}.weight`, both, [2 * dFF, d]);
+      put(key('gate.w'), `${name}.weight`, { shape: [dFF, d], data: both.data.slice(0, dFF * d) }, [dFF, d]);
+      put(key('up.w'), `${name}.weight`, { shape: [dFF, d], data: both.data.slice(dFF * d) }, [dFF, d]);
+      const bias = await r.readOptional(`${name}.bias`);
+      if (bias) {
+        expectShape(src, `${name}.bias`, bias, [2 * dFF]);
+        put(key('gate.b'), `${name}.bias`, { shape: [dFF], data: bias.data.slice(0, dFF) }, [dFF]);
+        put(key('up.b'), `${name}.bias`, { shape: [dFF], data: bias.data.slice(dFF) }, [dFF]);
+      }
+    } else {
+      const { up, gate } = L.mlpIn;
+      put(key('up.w'), `${up}.weight`, await linearWeight(up), [dFF, d]);
+      put(key('up.b'), `${up}.bias`, await r.readOptional(`${up}.bias`), [dFF]);
+      if (gate) {
+        put(key('gate.w'), `${gate}.weight`, await linearWeight(gate), [dFF, d]);
+        put(key('gate.b'), `${gate}.bias`, await r.readOptional(`${gate}.bias`), [dFF]);
+      }
     }
     put(key('down.w'), `${L.down}.weight`, await linearWeight(L.down), [d, dFF]);
     put(key('down.b'), `${L.down}.bias`, await r.readOptional(`${L.down}.bias`), [d]);
-    if (L.qNorm && L.kNorm) {
+    if (cfg.qkNorm) {
+      if (!L.qNorm || !L.kNorm) throw new Error(`${src.path}: the config asks for q/k norms but the architecture names no q_norm/k_norm tensors`);
       put(key('q_norm.w'), `${L.qNorm}.weight`, await r.read(`${L.qNorm}.weight`), [headDim]);
       put(key('k_norm.w'), `${L.kNorm}.weight`, await r.read(`${L.kNorm}.weight`), [headDim]);
     }

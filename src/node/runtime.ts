@@ -6,13 +6,17 @@ let shared: Runtime | null = null;
 
 /**
  * Device from `TUNED_LENS_DEVICE` (cpu | cuda | webgpu; default cpu). CUDA needs onnxruntime-node's
- * GPU files, which `.npmrc` skips by default (see README "GPU").
+ * GPU files, which `.npmrc` skips by default (see README "GPU"); WebGPU is built into onnxruntime-node's
+ * Linux and Windows binaries and needs only a GPU with a Vulkan (Linux) driver. A GPU provider that cannot
+ * start falls back to the CPU with a warning, unless `TUNED_LENS_DEVICE_FALLBACK=0` (benchmarks) makes it an error.
  */
 export function defaultRuntime(options: RuntimeOptions = {}): Runtime {
   if (!shared) {
     const device = process.env.TUNED_LENS_DEVICE ?? 'cpu';
+    if (!['cpu', 'cuda', 'webgpu'].includes(device)) throw new Error(`TUNED_LENS_DEVICE must be cpu, cuda or webgpu, got "${device}"`);
     const eps = options.executionProviders ?? (device === 'cpu' ? ['cpu'] : [device, 'cpu']);
-    shared = new Runtime(ort as unknown as OrtModule, { ...options, executionProviders: eps });
+    const fallbackToCpu = options.fallbackToCpu ?? process.env.TUNED_LENS_DEVICE_FALLBACK !== '0';
+    shared = new Runtime(ort as unknown as OrtModule, { ...options, executionProviders: eps, fallbackToCpu });
   }
   return shared;
 }

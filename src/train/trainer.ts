@@ -4,12 +4,13 @@
  * and NaN/Inf detection that stops before anything broken is written.
  */
 import type { FileSystem } from '../io/file-system.js';
-import type { CompiledGraph, HostArray } from '../graph/runtime.js';
 import { openSafetensors, serializeSafetensors } from '../formats/safetensors.js';
 import type { HostTensor } from '../formats/weights.js';
-import { translatorBiasName, translatorWeightName, type TunedLens } from '../lens/lens.js';
-import { buildLensBlockGraph, FINAL_HIDDEN, LOSSES, NEXT_IDS, POSITION_WEIGHTS, trainingBlockPositions, type LensBlockGraph, type LensLoss } from './lens-step-graph.js';
-import type { Value } from '../graph/graph.js';
+import type { HostData } from '../graph/runtime.js';
+import type { TunedLens } from '../lens/lens.js';
+import { compileHiddenStates, CompiledRows, type HiddenStates } from '../lens/rows.js';
+import type { Batch } from '../models/position-inputs.js';
+import { gradientName, lensLossReduction, LOSSES, NEXT_IDS, POSITION_WEIGHTS, trainedParameters, type LensLoss } from './lens-loss.js';
 import { baseLearningRate, clipGradNorm, linearScheduleFactor, Optimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 
 export interface TrainConfig {
@@ -54,16 +55,6 @@ export function sequencesPerStep(cfg: Pick<TrainConfig, 'tokensPerStep' | 'seqLe
   return cfg.tokensPerStep / cfg.seqLen;
 }
 
-/** Lens parameters in a fixed order (weight, bias per layer), as flat arrays updated in place. */
-function parameterList(lens: TunedLens, biasOnly: boolean): { name: string; tensor: HostTensor }[] {
-  const out: { name: string; tensor: HostTensor }[] = [];
-  lens.translators.forEach((t, i) => {
-    if (!biasOnly) out.push({ name: translatorWeightName(i), tensor: t.weight });
-    if (t.bias) out.push({ name: translatorBiasName(i), tensor: t.bias });
-  });
-  return out;
-}
-
 const SNAPSHOT = 'snapshot.safetensors';
 
 /** A fingerprint of everything that must match for a snapshot to be resumed. */
@@ -72,7 +63,7 @@ function fingerprint(cfg: TrainConfig, dataFingerprint: string): string {
   return JSON.stringify({ ...rest, data: dataFingerprint });
 }
 
-async function saveSnapshot(fs: FileSystem, dir: string, step: number, params: { name: string; tensor: HostTensor }[], opt: Optimizer, fp: string): Promise<void> {
+async function saveSnapshot(fs: FileSystem, dir: string, step: number, params: readonly { name: string; tensor: HostTensor }[], opt: Optimizer, fp: string): Promise<void> {
   const tensors: Record<string, HostTensor> = {};
   for (const p of params) tensors[p.name] = p.tensor;
   opt.state.buffers.forEach((bufs, i) => bufs.forEach((b, j) => (tensors[`opt.${i}.${j}`] = { shape: [b.length], data: b })));
@@ -80,7 +71,7 @@ async function saveSnapshot(fs: FileSystem, dir: string, step: number, params: {
   await fs.writeAtomic(fs.join(dir, SNAPSHOT), serializeSafetensors(tensors, { step: String(step), optimizer_step: String(opt.state.step), fingerprint: fp }));
 }
 
-async function loadSnapshot(fs: FileSystem, dir: string, params: { name: string; tensor: HostTensor }[], fp: string): Promise<{ step: number; state: OptimizerState } | null> {
+async function loadSnapshot(fs: FileSystem, dir: string, params: readonly { name: string; tensor: HostTensor }[], fp: string): Promise<{ step: number; state: OptimizerState } | null> {
   const path = fs.join(dir, SNAPSHOT);
   if (!(await fs.exists(path))) return null;
   const f = await openSafetensors(fs, path);
@@ -120,7 +111,7 @@ export async function trainLens(
   if (cfg.biasOnly && !lens.hasBias) throw new Error('--bias-only needs a lens with biases');
 
   const model = lens.model;
-  const params = parameterList(lens, cfg.biasOnly);
+  const params = trainedParameters(lens, cfg.biasOnly);
   const fp = fingerprint(cfg, hooks.dataFingerprint ?? `${chunks.length}`);
   let startStep = 0;
   let state: OptimizerState | undefined;
@@ -136,80 +127,46 @@ export async function trainLens(
   const baseLr = baseLearningRate(cfg.optimizer);
   const micro = Math.max(1, Math.min(cfg.microBatchSize, S));
   const t0 = Date.now();
-  // Compiled once per micro-batch size: the model forward, and the lens graph over position blocks.
+  // Compiled once per micro-batch size: the model forward, and the loss over blocks of positions (the
+  // lens-rows engine).
   const L = lens.translators.length;
   const T = cfg.seqLen;
-  const d = model.config.dModel;
   const positionsCounted = cfg.loss === 'kl' ? T : T - 1;
   if (positionsCounted < 1) throw new Error('--loss ce needs sequences of at least 2 tokens');
-  interface Runners {
-    forward: (batch: { ids: number[][] }) => Promise<Record<string, HostArray>>;
-    block: CompiledGraph;
-    blockGraph: LensBlockGraph;
-    tb: number;
-    staticFeeds: Record<string, HostArray['data']>;
-  }
-  const runners = new Map<number, Runners>();
-  const runnersFor = async (m: number): Promise<Runners> => {
+  const reduction = lensLossReduction(lens, { loss: cfg.loss, biasOnly: cfg.biasOnly });
+  const runners = new Map<number, { forward: (batch: Batch) => Promise<HiddenStates>; rows: CompiledRows }>();
+  const runnersFor = async (m: number): Promise<{ forward: (batch: Batch) => Promise<HiddenStates>; rows: CompiledRows }> => {
     let r = runners.get(m);
     if (!r) {
-      const forward = await model.compileForShape({ ids: chunks.slice(0, m) as number[][] }, (mg) => {
-        const outs: Record<string, Value> = { [FINAL_HIDDEN]: mg.forward.finalNormInput };
-        for (let i = 0; i < L; i++) outs[`h_${i}`] = mg.forward.hiddenStates[i]!;
-        return outs;
-      }, { logits: false });
-      const tb = trainingBlockPositions(L, m, model.config.vocabSize, T, cfg.blockBytes);
-      const blockGraph = buildLensBlockGraph(lens, m, tb, { loss: cfg.loss, biasOnly: cfg.biasOnly });
-      const block = await model.runtime.compile(blockGraph.outputs);
-      r = { forward, block, blockGraph, tb, staticFeeds: blockGraph.weights.feeds() };
-      runners.set(m, r);
+      const forward = await compileHiddenStates(model, { ids: chunks.slice(0, m) as number[][] });
+      const rows = await CompiledRows.compile(model, m, T, reduction, { blockBytes: cfg.blockBytes });
+      runners.set(m, (r = { forward, rows }));
     }
     return r;
   };
 
   for (let step = startStep; step < cfg.numSteps; step++) {
     const grads = params.map((p) => new Float32Array(p.tensor.data.length));
-    const losses = new Array<number>(lens.translators.length).fill(0);
+    const losses = new Array<number>(L).fill(0);
     for (let s = 0; s < S; s += micro) {
       const m = Math.min(micro, S - s);
       const ids = chunks.slice(step * S + s, step * S + s + m) as number[][];
       const run = await runnersFor(m);
       const hidden = await run.forward({ ids });
-      const { tb, blockGraph: bg } = run;
-      const lensFeeds = lens.feeds();
-      for (let t0 = 0; t0 < T; t0 += tb) {
-        const n = Math.min(tb, T - t0);
-        const feeds: Record<string, HostArray['data']> = { ...run.staticFeeds, ...lensFeeds };
-        const sliceHidden = (src: Float32Array): Float32Array => {
-          const dst = new Float32Array(m * tb * d);
-          for (let b = 0; b < m; b++) dst.set(src.subarray((b * T + t0) * d, (b * T + t0 + n) * d), b * tb * d);
-          return dst;
-        };
-        for (let i = 0; i < L; i++) feeds[bg.hiddenName(i)] = sliceHidden(hidden[`h_${i}`]!.data as Float32Array);
-        if (cfg.loss === 'kl') feeds[FINAL_HIDDEN] = sliceHidden(hidden[FINAL_HIDDEN]!.data as Float32Array);
-        // Each counted position weighs 1/(S · positions): the block sums are the step's mean loss.
-        const weights = new Float32Array(m * tb);
-        const next = new BigInt64Array(m * tb);
-        for (let b = 0; b < m; b++) {
-          for (let j = 0; j < n; j++) {
-            const t = t0 + j;
-            if (t < positionsCounted) weights[b * tb + j] = 1 / (S * positionsCounted);
-            if (t + 1 < T) next[b * tb + j] = BigInt(ids[b]![t + 1]!);
-          }
-        }
-        feeds[POSITION_WEIGHTS] = weights;
-        if (cfg.loss === 'ce') feeds[NEXT_IDS] = next;
-        const r = await run.block.run(Object.fromEntries([...run.block.inputs.keys()].map((k) => [k, feeds[k]!])));
+      // Each counted position weighs 1/(S · positions): the block sums are the step's mean loss.
+      const weights = new Float32Array(m * T);
+      for (let b = 0; b < m; b++) weights.fill(1 / (S * positionsCounted), b * T, b * T + positionsCounted);
+      const feeds: Record<string, HostData> = { [POSITION_WEIGHTS]: weights };
+      if (cfg.loss === 'ce') feeds[NEXT_IDS] = BigInt64Array.from(ids.flatMap((row) => row.map((_, t) => BigInt(t + 1 < T ? row[t + 1]! : 0))));
+      await run.rows.run(hidden, feeds, (r) => {
         const blockLosses = r[LOSSES]!.data as Float32Array;
         for (let i = 0; i < L; i++) losses[i]! += blockLosses[i]!;
         params.forEach((p, k) => {
-          const layer = Number(p.name.split('.')[1]);
-          const key = p.name.endsWith('weight') ? bg.gradWeightName(layer) : bg.gradBiasName(layer);
-          const gsrc = r[key]!.data as Float32Array;
+          const gsrc = r[gradientName(p)]!.data as Float32Array;
           const gdst = grads[k]!;
           for (let j = 0; j < gdst.length; j++) gdst[j] = Math.fround(gdst[j]! + gsrc[j]!);
         });
-      }
+      });
     }
     const gradNorm = clipGradNorm(grads, cfg.maxGradNorm);
     if (!Number.isFinite(gradNorm) || losses.some((l) => !Number.isFinite(l))) {

@@ -1,8 +1,8 @@
 /**
  * `PredictionTrajectory`: what every lens layer (and the model itself, the "output" row) predicts at every
  * input position, with display labels — the port of the reference's `tuned_lens.plotting.PredictionTrajectory`
- * + `TrajectoryStatistic` (spec §10.1–10.2), shaped for the figure renderers (`HeatmapData`) and the web
- * viewer.
+ * + `TrajectoryStatistic` (spec §10.1–10.2): statistics and labels, for the figure code
+ * (viz/trajectory-heatmap.ts) and the web viewer.
  *
  * Unlike the reference, which keeps the full `(layers+1, seq, vocab)` log-probabilities in memory, this
  * class wraps a `TrajectoryData` whose statistics were already reduced inside the compute graph
@@ -24,9 +24,12 @@
  */
 import type { Lens } from '../lens/lens.js';
 import type { Batch } from '../models/position-inputs.js';
-import type { ColorScaleName, HeatmapData, HoverEntry } from '../viz/heatmap-data.js';
+import type { HeatmapData, HoverEntry } from '../viz/heatmap-data.js';
+import { trajectoryHeatmap, type ToHeatmapOptions } from '../viz/trajectory-heatmap.js';
 import { computeTrajectory, type TrajectoryData, type TrajectoryOptions } from './compute.js';
 import { tokenLabels } from './token-display.js';
+
+export type { ToHeatmapOptions };
 
 /** Statistics a trajectory can show; the names are the CLI's `--statistic` values. */
 export type StatisticName =
@@ -73,17 +76,6 @@ export interface TrajectoryStatistic {
   max?: number;
   /** False only for `log-prob-diff-delta`, whose rows are changes between consecutive rows. */
   includesOutput: boolean;
-}
-
-export interface ToHeatmapOptions {
-  /** Figure title; none by default. */
-  title?: string;
-  /** Default 'rdbu_r', the reference's colour scale for every statistic. */
-  colorScale?: ColorScaleName;
-  /** Colour by log10 of the value. Default: true for `rank` (as the reference plots ranks), else false. */
-  logScale?: boolean;
-  /** Tokens listed per tooltip (default: every top-k token the trajectory kept). */
-  topK?: number;
 }
 
 interface StatisticSpec {
@@ -355,36 +347,9 @@ export class PredictionTrajectory {
     return Array.from({ length: this.positions }, (_, t) => consolidate(ids.map((row) => this.label(row[t]!))));
   }
 
-  /**
-   * The figure data for one statistic. Colour range: the statistic's natural `min`/`max` where it has
-   * them (entropy and cross entropy [0, ln V], probabilities [0, 1], rank [1, V] on a log scale), the
-   * data otherwise; log-prob differences get a range symmetric around 0, so that with the diverging
-   * `rdbu_r` scale white means "no preference" and red/blue the two tokens.
-   */
+  /** The figure data for one statistic (see `trajectoryHeatmap` in viz/trajectory-heatmap.ts). */
   toHeatmap(statistic: StatisticName, opts: ToHeatmapOptions = {}): HeatmapData {
-    const stat = this.statistic(statistic);
-    const logScale = opts.logScale ?? statistic === 'rank';
-    const out: HeatmapData = {
-      statisticName: stat.name,
-      units: stat.units,
-      rowLabels: stat.rowLabels,
-      columnLabels: this.columnLabels(),
-      values: stat.values,
-      cellLabels: [],
-      colorScale: opts.colorScale ?? 'rdbu_r',
-      logScale,
-    };
-    if (opts.title) out.title = opts.title;
-    if (stat.includesOutput) {
-      out.cellLabels = this.cellLabels();
-      out.hover = this.hover(opts.topK ?? this.data.topK);
-    } else {
-      // Delta rows sit between two rows: no single top-1 token belongs to them (the reference shows none).
-      out.cellLabels = stat.values.map((row) => row.map(() => ''));
-    }
-    const range = colorRange(stat, statistic, logScale);
-    if (range) out.range = range;
-    return out;
+    return trajectoryHeatmap(this, statistic, opts);
   }
 
   private label(id: number): string {
@@ -438,29 +403,4 @@ export class PredictionTrajectory {
       }),
     );
   }
-}
-
-/** The [min, max] colour range of a statistic (see toHeatmap); undefined lets the renderer use the data. */
-function colorRange(stat: TrajectoryStatistic, name: StatisticName, logScale: boolean): [number, number] | undefined {
-  let lo = Infinity;
-  let hi = -Infinity;
-  let absMax = 0;
-  for (const row of stat.values) {
-    for (const v of row) {
-      if (v === null || !Number.isFinite(v) || (logScale && v <= 0)) continue;
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-      absMax = Math.max(absMax, Math.abs(v));
-    }
-  }
-  if (name === 'log-prob-diff' || name === 'log-prob-diff-delta') return absMax > 0 ? [-absMax, absMax] : undefined;
-  if (lo > hi && (stat.min === undefined || stat.max === undefined)) return undefined; // nothing finite to go by
-  let min = stat.min ?? lo;
-  const max = stat.max ?? Math.max(hi, min);
-  if (logScale && !(min > 0)) {
-    // A log axis cannot start at 0: fall back to the smallest positive value.
-    if (!(lo > 0 && lo <= max)) return undefined;
-    min = lo;
-  }
-  return [min, max];
 }

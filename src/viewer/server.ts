@@ -22,6 +22,7 @@ import { DEFAULT_MODEL } from '../node/load-model.js';
 import { renderHtml, renderPng, renderSvg } from '../viz/render.js';
 import { ViewerAssets } from './assets.js';
 import { RequestError, ViewerEngine, type EngineLoaders } from './engine.js';
+import { nodeEngineLoaders } from './node-loaders.js';
 import { PAGE_CSP, viewerPageHtml } from './page.js';
 import {
   BASE_STATISTICS,
@@ -195,7 +196,7 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
   const host = options.host ?? '127.0.0.1';
   const engine = new ViewerEngine(
     { models: options.models ?? DEFAULT_VIEWER_MODELS, lenses: options.lenses ?? {}, ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}) },
-    options.loaders,
+    nodeEngineLoaders(options.loaders),
     options.limits,
   );
   const assets = new ViewerAssets();

@@ -59,6 +59,16 @@ async function gradcheck(name: string, c: Case): Promise<void> {
   }
 }
 
+const causal = (_b: number, _h: number, i: number, j: number): number => (j > i ? -1e9 : 0);
+
+/** A constant additive attention bias [B, H, T, T] (T from q [B, T, ·]) with entries `f(b, h, i, j)`. */
+function mask(q: Value, B: number, H: number, f: (b: number, h: number, i: number, j: number) => number): Value {
+  const T = q.shape[1]!;
+  const values: number[] = [];
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) values.push(f(b, h, i, j));
+  return op.constant(q.graph, values, [B, H, T, T], 'float64');
+}
+
 const cases: Record<string, Case> = {
   add_broadcast: { shapes: [[2, 3], [3]], build: ([a, b]) => op.add(a!, b!) },
   sub_broadcast: { shapes: [[2, 1], [1, 3]], build: ([a, b]) => op.sub(a!, b!) },
@@ -112,6 +122,42 @@ const cases: Record<string, Case> = {
     shapes: [[2, 4, 4]],
     build: ([s]) => op.maskedSoftmax(s!, op.constant(s!.graph, [0, -1e9, -1e9, -1e9, 0, 0, -1e9, -1e9, 0, 0, 0, -1e9, 0, 0, 0, 0], [4, 4], 'float64')),
   },
+  gemm_nn_alpha_broadcast_bias: { shapes: [[3, 4], [4, 2], [1, 2]], build: ([a, b, c]) => op.gemm(a!, b!, c!, { alpha: -1.3 }) },
+  layer_norm_no_bias: { shapes: [[2, 3, 4], [4]], build: ([x, w]) => op.layerNorm(x!, w!, null, 1e-5) },
+  rms_norm_offset: { shapes: [[2, 5], [5]], build: ([x, w]) => op.rmsNorm(x!, w!, 1e-6, 1) },
+  softmax_axis0: { shapes: [[3, 2]], build: ([a]) => op.softmax(a!, 0) },
+  // Fused attention, differentiated through its decomposition: B = 2, T = 4, H = 2 heads of 3.
+  attention_causal: { shapes: [[2, 4, 6], [2, 4, 6], [2, 4, 6]], build: ([q, k, v]) => op.attention(q!, k!, v!, { numHeads: 2, scale: 0.6, bias: mask(q!, 1, 1, causal) }) },
+  attention_padding: {
+    shapes: [[2, 4, 6], [2, 4, 6], [2, 4, 6]],
+    // Sequence 1 is left-padded by one position: no real query reads key 0. (The padding query reads
+    // itself, as Hugging Face unmasks fully masked rows; a row of -1e9 scores would leave finite
+    // differences below float64 resolution.)
+    build: ([q, k, v]) => op.attention(q!, k!, v!, { numHeads: 2, scale: 0.6, bias: mask(q!, 2, 1, (b, _h, i, j) => causal(b, 0, i, j) + (b === 1 && j === 0 && i > 0 ? -1e9 : 0)) }),
+  },
+  attention_alibi: {
+    shapes: [[1, 4, 6], [1, 4, 6], [1, 4, 6]],
+    build: ([q, k, v]) => op.attention(q!, k!, v!, { numHeads: 2, scale: 0.6, bias: mask(q!, 1, 2, (b, h, i, j) => causal(b, h, i, j) + 2 ** -(h + 1) * (j - i)) }),
+  },
+  attention_sliding_window: {
+    shapes: [[1, 5, 6], [1, 5, 6], [1, 5, 6]],
+    build: ([q, k, v]) => op.attention(q!, k!, v!, { numHeads: 2, scale: 0.6, bias: mask(q!, 1, 1, (b, h, i, j) => causal(b, h, i, j) + (i - j >= 2 ? -1e9 : 0)) }),
+  },
+  attention_grouped_query: {
+    // 4 query heads of 2 share 2 kv heads.
+    shapes: [[1, 4, 8], [1, 4, 4], [1, 4, 4]],
+    build: ([q, k, v]) => op.attention(q!, k!, v!, { numHeads: 4, numKvHeads: 2, scale: 0.7, bias: mask(q!, 1, 1, causal) }),
+  },
+  attention_softcap: {
+    shapes: [[1, 4, 6], [1, 4, 6], [1, 4, 6]],
+    range: [-3, 3],
+    build: ([q, k, v]) => op.attention(q!, k!, v!, { numHeads: 2, scale: 1, softcap: 1.5, bias: mask(q!, 1, 1, causal) }),
+  },
+  attention_bias_gradient: {
+    shapes: [[1, 3, 4], [1, 3, 4], [1, 3, 4], [1, 2, 3, 3]],
+    build: ([q, k, v, bias]) => op.attention(q!, k!, v!, { numHeads: 2, scale: 0.5, bias: bias! }),
+  },
+  attention_shared_input: { shapes: [[1, 3, 4]], build: ([x]) => op.attention(x!, x!, x!, { numHeads: 2, scale: 0.5 }) },
   kl_chain: {
     shapes: [[3, 6], [3, 6]],
     build: ([p, q]) => {

@@ -1,6 +1,6 @@
 /**
- * The fused attention kernel (forward passes) equals the differentiable decomposed attention (used
- * when gradients flow through attention), with local windows, ALiBi, GQA, learned positions, padding.
+ * The fused attention op (onnxruntime's kernel) equals its decomposition built explicitly (fusedAttention: false),
+ * with local windows, ALiBi, GQA, learned positions, padding.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ async function check(model: LanguageModel, T: number): Promise<void> {
   assert.ok(d < 1e-4, `${model.name}: fused vs decomposed logits differ by ${d}`);
 }
 
-for (const name of ['gpt_neo', 'bloom', 'opt', 'gpt_neox', 'gptj']) {
+for (const name of ['gpt_neo', 'bloom', 'opt', 'gpt_neox', 'gptj', 'mistral', 'qwen3', 'phi3']) {
   test(`${name}: fused attention equals the decomposed form`, async () => {
     await check(await loadModelFrom(nodeFileSystem, { kind: 'hf-folder', dir: goldenPath('tiny-random', name) }, runtime, name), 30);
   });

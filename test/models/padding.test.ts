@@ -31,7 +31,7 @@ async function checkPadding(model: LanguageModel, a: number[], b: number[], side
   }
 }
 
-for (const name of ['gpt2', 'opt', 'bloom', 'llama', 'gpt_neox', 'gpt_neo']) {
+for (const name of ['gpt2', 'opt', 'bloom', 'llama', 'gpt_neox', 'gpt_neo', 'mistral', 'gemma2']) {
   test(`${name}: left and right padding with an attention mask match unpadded runs`, async () => {
     const model = await loadModelFrom(nodeFileSystem, { kind: 'hf-folder', dir: goldenPath('tiny-random', name) }, runtime, name);
     const a = [5, 17, 3, 99, 42, 7, 8, 61];

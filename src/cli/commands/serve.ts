@@ -1,5 +1,5 @@
 /** `tuned-lens serve`: the browser viewer on a local HTTP server. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { bundledLensFor } from '../../hub/lens-source.js';
 import type { TunedLens } from '../../lens/lens.js';
 import type { LanguageModel } from '../../models/language-model.js';
@@ -90,8 +90,13 @@ export function registerServe(program: Command): void {
     .description('start the browser viewer: type a prompt, pick model, lens and statistic, hover cells for the top-10, pin tokens, compare prompts, export figures')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', parsePort, 8080)
     .option('--host <host>', 'interface to bind; anything but loopback exposes the viewer to your network', '127.0.0.1')
-    .option('-m, --model <model>', `${MODEL_OPTION_HELP}; repeat to offer several (default ${DEFAULT_MODEL})`, collect, [])
-    .option('-l, --lens <lens>', 'tuned lens folder or pretrained id for the first model, or MODEL=LENS for another; repeatable', collect, [])
+    // Repeatable options collect into an array that starts empty; the help shows what an empty one means.
+    .addOption(new Option('-m, --model <model>', `${MODEL_OPTION_HELP}; repeat to offer several`).argParser(collect).default([], DEFAULT_MODEL))
+    .addOption(
+      new Option('-l, --lens <lens>', 'tuned lens folder or pretrained id for the first model, or MODEL=LENS for another; repeatable')
+        .argParser(collect)
+        .default([], `the lens shipped for the model, if any (${DEFAULT_MODEL} has one)`),
+    )
     .option('--max-tokens <n>', 'longest prompt accepted, in tokens (the model context length applies anyway)', parsePositiveInt('--max-tokens'))
     .option('--allow-host <name>', 'also accept this name in the Host header (e.g. the DNS name of this machine); repeatable', collect, [])
     .action(async (opts: { port: number; host: string; model: string[]; lens: string[]; maxTokens?: number; allowHost: string[] }) => {

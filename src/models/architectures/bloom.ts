@@ -25,7 +25,7 @@ export const bloom: Architecture = {
       const p = `transformer.h.${i}`;
       return {
         ln1: `${p}.input_layernorm`, ln2: `${p}.post_attention_layernorm`, qkv: { fused: `${p}.self_attention.query_key_value` },
-        o: `${p}.self_attention.dense`, up: `${p}.mlp.dense_h_to_4h`, down: `${p}.mlp.dense_4h_to_h`,
+        o: `${p}.self_attention.dense`, mlpIn: { up: `${p}.mlp.dense_h_to_4h` }, down: `${p}.mlp.dense_4h_to_h`,
       };
     },
   }),

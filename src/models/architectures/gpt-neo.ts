@@ -1,12 +1,27 @@
 import type { Architecture } from '../architecture.js';
-import { decoderConfig, num, type Activation } from '../model-config.js';
+import { activationFrom, decoderConfig, num } from '../model-config.js';
 
-/** Expands GPT-Neo's attention_types, e.g. [[["global","local"], 12]], to one entry per layer. */
+/** Expands GPT-Neo's attention_types, e.g. [[["global","local"], 12]], to one entry per layer ('global' | 'local'). */
 function attentionLayers(hf: Record<string, unknown>, nLayers: number): string[] {
-  const types = hf.attention_types as [string[], number][] | undefined;
-  if (!types) return (hf.attention_layers as string[] | undefined) ?? new Array(nLayers).fill('global');
-  const out: string[] = [];
-  for (const [pattern, repeat] of types) for (let r = 0; r < repeat; r++) out.push(...pattern);
+  const bad = (what: string): never => {
+    throw new Error(`config.json: ${what} (GPT-Neo expects attention_types like [[["global", "local"], 12]])`);
+  };
+  const checkKind = (t: unknown): string => (t === 'global' || t === 'local' ? t : bad(`unknown attention type ${JSON.stringify(t)}`));
+  const types = hf.attention_types;
+  let out: string[];
+  if (types === undefined || types === null) {
+    const layers = hf.attention_layers;
+    if (layers === undefined || layers === null) return new Array<string>(nLayers).fill('global');
+    if (!Array.isArray(layers)) return bad('attention_layers is not a list');
+    out = layers.map(checkKind);
+  } else {
+    if (!Array.isArray(types)) return bad('attention_types is not a list');
+    out = [];
+    for (const entry of types) {
+      if (!Array.isArray(entry) || !Array.isArray(entry[0]) || typeof entry[1] !== 'number') return bad(`malformed attention_types entry ${JSON.stringify(entry)}`);
+      for (let r = 0; r < entry[1]; r++) out.push(...(entry[0] as unknown[]).map(checkKind));
+    }
+  }
   if (out.length !== nLayers) throw new Error(`config.json: attention_types describes ${out.length} layers, num_layers is ${nLayers}`);
   return out;
 }
@@ -23,7 +38,7 @@ export const gptNeo: Architecture = {
       dFF: num(hf, 'intermediate_size', 4 * d), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, 'max_position_embeddings'),
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
       position: { kind: 'learned', offset: 0 },
-      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new',
+      activation: activationFrom(hf, ['activation_function'], 'gelu_new'),
       tiedEmbeddings: hf.tie_word_embeddings !== false,
       attnScale: 1,
       localWindow: attentionLayers(hf, nLayers).map((t) => (t === 'local' ? window : null)),
@@ -36,7 +51,7 @@ export const gptNeo: Architecture = {
       const a = `${p}.attn.attention`;
       return {
         ln1: `${p}.ln_1`, ln2: `${p}.ln_2`, qkv: { q: `${a}.q_proj`, k: `${a}.k_proj`, v: `${a}.v_proj` }, o: `${a}.out_proj`,
-        up: `${p}.mlp.c_fc`, down: `${p}.mlp.c_proj`,
+        mlpIn: { up: `${p}.mlp.c_fc` }, down: `${p}.mlp.c_proj`,
       };
     },
   }),

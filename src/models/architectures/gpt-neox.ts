@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { decoderConfig, num, type Activation } from '../model-config.js';
+import { activationFrom, decoderConfig, num } from '../model-config.js';
 
 /** GPT-NeoX and Pythia: parallel residual, partial rotate-half rotary, fused per-head qkv. */
 export const gptNeox: Architecture = {
@@ -14,7 +14,7 @@ export const gptNeox: Architecture = {
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_eps', 1e-5) },
       position: { kind: 'rotary', rotaryDim: Math.floor((d / nHeads) * num(hf, 'rotary_pct', 1)), theta: num(hf, ['rotary_emb_base', 'rope_theta'], 10000) },
       residual: hf.use_parallel_residual === false ? 'sequential' : 'parallel',
-      activation: (hf.hidden_act as Activation | undefined) ?? 'gelu',
+      activation: activationFrom(hf, ['hidden_act'], 'gelu'),
       tiedEmbeddings: hf.tie_word_embeddings === true,
     });
   },
@@ -24,7 +24,7 @@ export const gptNeox: Architecture = {
       const p = `gpt_neox.layers.${i}`;
       return {
         ln1: `${p}.input_layernorm`, ln2: `${p}.post_attention_layernorm`, qkv: { fused: `${p}.attention.query_key_value` },
-        o: `${p}.attention.dense`, up: `${p}.mlp.dense_h_to_4h`, down: `${p}.mlp.dense_4h_to_h`,
+        o: `${p}.attention.dense`, mlpIn: { up: `${p}.mlp.dense_h_to_4h` }, down: `${p}.mlp.dense_4h_to_h`,
       };
     },
   }),

@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { decoderConfig, num, type Activation } from '../model-config.js';
+import { activationFrom, decoderConfig, num } from '../model-config.js';
 
 export const gpt2: Architecture = {
   modelTypes: ['gpt2'],
@@ -12,7 +12,7 @@ export const gpt2: Architecture = {
       dFF: num(hf, 'n_inner', 4 * d), vocabSize: num(hf, 'vocab_size'), maxPositions: num(hf, ['n_positions', 'n_ctx']),
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
       position: { kind: 'learned', offset: 0 },
-      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new',
+      activation: activationFrom(hf, ['activation_function'], 'gelu_new'),
       tiedEmbeddings: hf.tie_word_embeddings !== false,
       ...(hf.scale_attn_weights === false ? { attnScale: 1 } : {}),
       scaleByInverseLayer: hf.scale_attn_by_inverse_layer_idx === true,
@@ -22,7 +22,7 @@ export const gpt2: Architecture = {
     embed: 'transformer.wte', positions: 'transformer.wpe', finalNorm: 'transformer.ln_f', lmHead: 'lm_head',
     layer: (i) => {
       const p = `transformer.h.${i}`;
-      return { ln1: `${p}.ln_1`, ln2: `${p}.ln_2`, qkv: { fused: `${p}.attn.c_attn` }, o: `${p}.attn.c_proj`, up: `${p}.mlp.c_fc`, down: `${p}.mlp.c_proj` };
+      return { ln1: `${p}.ln_1`, ln2: `${p}.ln_2`, qkv: { fused: `${p}.attn.c_attn` }, o: `${p}.attn.c_proj`, mlpIn: { up: `${p}.mlp.c_fc` }, down: `${p}.mlp.c_proj` };
     },
   }),
 };

@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { decoderConfig, num, type Activation } from '../model-config.js';
+import { activationFrom, decoderConfig, num } from '../model-config.js';
 
 /** GPT-J: attention and MLP in parallel from one shared ln_1; interleaved partial rotary; head with bias. */
 export const gptj: Architecture = {
@@ -14,7 +14,7 @@ export const gptj: Architecture = {
       norm: { kind: 'layernorm', eps: num(hf, 'layer_norm_epsilon', 1e-5) },
       position: { kind: 'rotary', rotaryDim: num(hf, 'rotary_dim', d / nHeads), theta: 10000 },
       residual: 'parallel-shared-norm',
-      activation: (hf.activation_function as Activation | undefined) ?? 'gelu_new',
+      activation: activationFrom(hf, ['activation_function'], 'gelu_new'),
       tiedEmbeddings: hf.tie_word_embeddings === true,
       lmHeadBias: true,
     });
@@ -25,7 +25,7 @@ export const gptj: Architecture = {
       const p = `transformer.h.${i}`;
       return {
         ln1: `${p}.ln_1`, qkv: { q: `${p}.attn.q_proj`, k: `${p}.attn.k_proj`, v: `${p}.attn.v_proj` }, o: `${p}.attn.out_proj`,
-        up: `${p}.mlp.fc_in`, down: `${p}.mlp.fc_out`,
+        mlpIn: { up: `${p}.mlp.fc_in` }, down: `${p}.mlp.fc_out`,
       };
     },
   }),

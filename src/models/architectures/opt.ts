@@ -1,5 +1,5 @@
 import type { Architecture } from '../architecture.js';
-import { decoderConfig, num, type Activation } from '../model-config.js';
+import { activationFrom, decoderConfig, num } from '../model-config.js';
 
 /** OPT: learned positions offset by 2, optional project_in/out around a narrower embedding. */
 export const opt: Architecture = {
@@ -16,7 +16,7 @@ export const opt: Architecture = {
       // OPT hard-codes LayerNorm eps 1e-5.
       norm: { kind: 'layernorm', eps: 1e-5 },
       position: { kind: 'learned', offset: 2 },
-      activation: (hf.activation_function as Activation | undefined) ?? 'relu',
+      activation: activationFrom(hf, ['activation_function'], 'relu'),
       tiedEmbeddings: hf.tie_word_embeddings !== false,
       projectInOut: dEmbed !== d,
     });
@@ -29,7 +29,7 @@ export const opt: Architecture = {
       const a = `${p}.self_attn`;
       return {
         ln1: `${p}.self_attn_layer_norm`, ln2: `${p}.final_layer_norm`, qkv: { q: `${a}.q_proj`, k: `${a}.k_proj`, v: `${a}.v_proj` },
-        o: `${a}.out_proj`, up: `${p}.fc1`, down: `${p}.fc2`,
+        o: `${a}.out_proj`, mlpIn: { up: `${p}.fc1` }, down: `${p}.fc2`,
       };
     },
   }),
