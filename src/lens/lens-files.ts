@@ -256,8 +256,7 @@ export async function readLensFolder(fs: FileSystem, dir: string, options: ReadL
   if (!(await fs.isDirectory(dir))) throw new Error(`${dir}: lens folder not found (expected a directory with ${CONFIG_FILE} and ${TORCH_FILE} or ${SAFETENSORS_FILE})`);
   const configPath = fs.join(dir, CONFIG_FILE);
   if (!(await fs.exists(configPath))) throw new Error(`${configPath}: not found; a lens folder needs ${CONFIG_FILE}`);
-  const configText = await fs.readText(configPath);
-  const config = parseLensConfig(configText, configPath, options.warn);
+  const config = parseLensConfig(await fs.readText(configPath), configPath, options.warn);
   options.checkConfig?.(config, configPath);
 
   const stPath = fs.join(dir, SAFETENSORS_FILE);

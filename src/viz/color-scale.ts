@@ -11,7 +11,10 @@ export interface ColorScale {
   /** Colour-space range. */
   lo: number;
   hi: number;
+  /** Colour-bar ticks; an end where data lie beyond the range is labelled "≥ hi" / "≤ lo" (those cells saturate). */
   ticks: { at: number; label: string }[];
+  clippedLow: boolean;
+  clippedHigh: boolean;
 }
 
 const SUPERSCRIPT: Readonly<Record<string, string>> = {
@@ -94,6 +97,26 @@ export function buildColorScale(data: HeatmapData, barHeight: number, fontSize: 
     const step = t.length > 1 ? t[1]! - t[0]! : Math.abs(thi - tlo) || 1;
     ticks = t.map((v) => ({ at: v, label: log ? String(Number((10 ** v).toPrecision(2))) : formatTick(v, step) }));
   }
-  return { stops, transform, lo: tlo, hi: thi, ticks };
+  // With a fixed range (the statistic's own, e.g. 0..ln V), values beyond it saturate: say so at that end.
+  let clippedLow = false;
+  let clippedHigh = false;
+  if (data.range) {
+    for (const v of finiteValues(data)) {
+      const t = transform(v);
+      if (t === null) continue;
+      if (t > thi) clippedHigh = true;
+      if (t < tlo) clippedLow = true;
+    }
+  }
+  const endLabel = (at: number): string => (log ? String(Number((10 ** at).toPrecision(2))) : String(Number(at.toPrecision(3))));
+  const near = (a: number, b: number): boolean => Math.abs(a - b) <= 0.08 * (thi - tlo);
+  const markEnd = (at: number, sign: string): void => {
+    const exact = ticks.find((t) => Math.abs(t.at - at) <= 1e-9 * Math.max(1, Math.abs(at)));
+    const label = `${sign} ${exact ? exact.label : endLabel(at)}`;
+    ticks = [...ticks.filter((t) => !near(t.at, at)), { at, label }].sort((a, b) => a.at - b.at);
+  };
+  if (clippedHigh) markEnd(thi, '≥');
+  if (clippedLow) markEnd(tlo, '≤');
+  return { stops, transform, lo: tlo, hi: thi, ticks, clippedLow, clippedHigh };
 }
 

@@ -123,9 +123,13 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
     animation: false,
     backgroundColor: '#ffffff',
     textStyle: { fontFamily: font },
-    title: data.title
-      ? { text: data.title, left: 'center', top: 10, textStyle: { fontSize: TITLE_FONT_SIZE, fontWeight: 'normal', color: AXIS_TEXT, fontFamily: font } }
-      : undefined,
+    // Always present and naming the statistic; wrapped to the figure width by the layout.
+    title: {
+      text: layout.titleLines.join('\n'),
+      left: 'center',
+      top: 10,
+      textStyle: { fontSize: TITLE_FONT_SIZE, lineHeight: TITLE_FONT_SIZE + 5, fontWeight: 'normal', color: AXIS_TEXT, fontFamily: font },
+    },
     grid: {
       left: layout.grid.left,
       top: layout.grid.top,
@@ -218,6 +222,19 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
           },
         },
         ...tickElements,
+        // Grey cells are explained under the colour bar, when there are any.
+        ...(blankItems.length === 0
+          ? []
+          : [
+              { type: 'rect', silent: true, shape: { x: cb.x, y: cb.y + cb.height + 10, width: cb.width, height: fontSize }, style: { fill: BLANK_CELL, stroke: '#444', lineWidth: 0.5 } },
+              {
+                type: 'text',
+                silent: true,
+                x: cb.x + cb.width + 7,
+                y: cb.y + cb.height + 10 + fontSize / 2,
+                style: { text: 'no value', fill: AXIS_TEXT, font: `${fontSize}px ${font}`, textAlign: 'left', textVerticalAlign: 'middle' },
+              },
+            ]),
         {
           type: 'text',
           silent: true,
@@ -234,6 +251,5 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
       ],
     },
   };
-  if (option.title === undefined) delete (option as { title?: unknown }).title;
   return { option: option as unknown as EChartsOption, width: layout.width, height: layout.height };
 }

@@ -3,7 +3,7 @@
  * margins for axes, title and colour bar, and label rotation for long prompts.
  */
 import { COLORBAR_GAP, COLORBAR_WIDTH, TITLE_FONT_SIZE, type HeatmapChartOptions } from './chart-style.js';
-import { estimateTextWidth } from './text-fit.js';
+import { estimateTextWidth, wrapText } from './text-fit.js';
 import type { HeatmapData } from './heatmap-data.js';
 
 
@@ -21,12 +21,22 @@ export interface HeatmapLayout {
   showCellLabels: boolean;
   cellFontSize: number;
   colorbar: { x: number; y: number; width: number; height: number; titleY: number };
+  /** The figure title (see `figureTitle`) broken into lines that fit the figure width. */
+  titleLines: string[];
 }
 
 /** Height in px that x-axis labels of width `w` take when rotated by `rot` degrees. */
 function rotatedHeight(w: number, fontSize: number, rot: number): number {
   const r = (rot * Math.PI) / 180;
   return w * Math.sin(r) + fontSize * Math.cos(r);
+}
+
+/** The title shown: the given one, naming the statistic when it does not already; else the statistic alone. */
+export function figureTitle(data: HeatmapData): string {
+  const stat = data.statisticName;
+  const title = data.title?.trim() ?? '';
+  if (title === '') return stat;
+  return title.toLowerCase().includes(stat.toLowerCase()) ? title : `${stat} — ${title}`;
 }
 
 /**
@@ -79,7 +89,10 @@ export function computeHeatmapLayout(data: HeatmapData, opts: HeatmapChartOption
   const xLabelH = rotatedHeight(colLabelW, fontSize, xLabelRotate);
   const xNameGap = Math.ceil(8 + xLabelH + 12);
   const bottomMargin = xNameGap + fontSize + 12;
-  const titleBlock = data.title ? TITLE_FONT_SIZE + 24 : 8;
+  // The title wraps to the figure's width (a narrow figure would otherwise clip it on both sides).
+  const widthForTitle = opts.width ?? Math.ceil(leftMargin + cellWidth * cols + rightMargin);
+  const titleLines = wrapText(figureTitle(data), Math.max(40, widthForTitle - 20), TITLE_FONT_SIZE);
+  const titleBlock = titleLines.length * (TITLE_FONT_SIZE + 5) + 19;
   const topLabelsH = data.columnTopLabels ? Math.ceil(8 + rotatedHeight(colLabelW, fontSize, xLabelRotate)) : 0;
   const cbTitleH = fontSize + 12;
   const topMargin = Math.ceil(titleBlock + Math.max(topLabelsH, cbTitleH));
@@ -110,6 +123,7 @@ export function computeHeatmapLayout(data: HeatmapData, opts: HeatmapChartOption
     showCellLabels,
     cellFontSize,
     colorbar: { x: cbX, y: topMargin, width: COLORBAR_WIDTH, height: gridH, titleY: topMargin - 8 },
+    titleLines,
   };
 }
 

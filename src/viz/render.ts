@@ -10,10 +10,12 @@ import * as echarts from 'echarts';
 import { Resvg } from '@resvg/resvg-js';
 import type { FileSystem } from '../io/file-system.js';
 import { nodeFileSystem } from '../node/file-system.js';
-import { buildHeatmapOption, type HeatmapChartOptions, type HeatmapFigure } from './heatmap-chart.js';
+import { buildHeatmapOption, computeHeatmapLayout, type HeatmapChartOptions, type HeatmapFigure } from './heatmap-chart.js';
 import type { HeatmapData } from './heatmap-data.js';
 
 export interface PngOptions {
+  /** Widest PNG in px (before `scale`); a longer prompt is wrapped into strips stacked top to bottom. Default 4096. */
+  maxPngWidth?: number;
   /** Pixel density: 2 gives a crisp image for slides/retina at twice the width and height. Default 1. */
   scale?: number;
   /** Extra font directories for resvg; system fonts (and DejaVu, if installed) are always loaded. */
@@ -47,9 +49,73 @@ export function renderSvg(data: HeatmapData, opts: RenderOptions = {}): string {
   return renderFigureSvg(buildHeatmapOption(data, opts));
 }
 
-/** The heatmap as PNG bytes. */
+/** The heatmap as PNG bytes; wider than `maxPngWidth` → wrapped into strips of columns (see `wrapColumns`). */
 export function renderPng(data: HeatmapData, opts: RenderOptions = {}): Uint8Array {
-  return svgToPng(renderSvg(data, opts), opts);
+  const maxPng = opts.maxPngWidth ?? DEFAULT_MAX_PNG_WIDTH;
+  const strips = wrapColumns(data, opts, maxPng);
+  if (strips.length === 1) return svgToPng(renderSvg(data, opts), opts);
+  const figures = strips.map((d) => buildHeatmapOption(d, { ...opts, maxWidth: Math.min(opts.maxWidth ?? Infinity, maxPng) }));
+  const width = Math.max(...figures.map((f) => f.width));
+  let y = 0;
+  const parts = figures.map((f) => {
+    // Each strip is a complete SVG document; nested <svg x y> elements place them one below the other.
+    const inner = renderFigureSvg(f).replace(/^<\?xml[^>]*>\s*/, '').replace(/^<svg /, `<svg x="0" y="${y}" `);
+    y += f.height;
+    return inner;
+  });
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">${parts.join('')}</svg>`;
+  return svgToPng(svg, opts);
+}
+
+const DEFAULT_MAX_PNG_WIDTH = 4096;
+/** Narrowest cell a wrapped strip may use (its labels are hidden below ~20 px), and the most strips before cells shrink. */
+const MIN_STRIP_CELL = 8;
+const MAX_STRIPS = 16;
+
+/**
+ * Splits a heatmap whose figure would be wider than `maxWidth` into strips of consecutive columns, each within
+ * it: cells keep their natural width while at most MAX_STRIPS strips result, else they narrow (to MIN_STRIP_CELL).
+ * Every strip keeps the whole colour range, so colours mean the same in all of them; titles say which tokens.
+ */
+export function wrapColumns(data: HeatmapData, opts: HeatmapChartOptions, maxWidth: number): HeatmapData[] {
+  const full = computeHeatmapLayout(data, opts);
+  if (opts.width !== undefined || full.width <= maxWidth) return [data];
+  const cols = data.columnLabels.length;
+  const margins = full.width - full.grid.width + 60; // room for wider rotated-label margins in a strip
+  let cell = full.cellWidth;
+  let perStrip = Math.max(1, Math.floor((maxWidth - margins) / cell));
+  if (Math.ceil(cols / perStrip) > MAX_STRIPS) {
+    cell = Math.max(MIN_STRIP_CELL, Math.floor(((maxWidth - margins) * MAX_STRIPS) / cols));
+    perStrip = Math.max(1, Math.floor((maxWidth - margins) / cell));
+  }
+  const range = data.range ?? finiteRange(data);
+  const strips: HeatmapData[] = [];
+  for (let a = 0; a < cols; a += perStrip) {
+    const b = Math.min(cols, a + perStrip);
+    const slice = <T>(rows: readonly (readonly T[])[]): T[][] => rows.map((r) => r.slice(a, b));
+    strips.push({
+      ...data,
+      title: `${data.title ? `${data.title} ` : ''}(tokens ${a}–${b - 1} of ${cols})`,
+      columnLabels: data.columnLabels.slice(a, b),
+      ...(data.columnTopLabels ? { columnTopLabels: data.columnTopLabels.slice(a, b) } : {}),
+      values: slice(data.values),
+      cellLabels: slice(data.cellLabels),
+      ...(data.hover ? { hover: slice(data.hover) } : {}),
+      ...(range ? { range } : {}),
+    });
+  }
+  // Cells narrower than natural are applied by laying each strip out with maxWidth (see renderPng).
+  return strips;
+}
+
+function finiteRange(data: HeatmapData): [number, number] | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const row of data.values) for (const v of row) if (v !== null && Number.isFinite(v) && (!data.logScale || v > 0)) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo <= hi ? [lo, hi] : undefined;
 }
 
 /** Rasterises an SVG string (e.g. from renderSvg) to PNG bytes with resvg. */

@@ -56,3 +56,27 @@ export function fitLabel(text: string, width: number, fontSize: number, bold = t
   return '';
 }
 
+/** `text` broken at spaces into lines of at most `width` px (a word wider than that is cut into pieces). */
+export function wrapText(text: string, width: number, fontSize: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const candidate = line ? `${line} ${word}` : word;
+    if (estimateTextWidth(candidate, fontSize) <= width) {
+      line = candidate;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = '';
+    let rest = Array.from(word);
+    while (estimateTextWidth(rest.join(''), fontSize) > width && rest.length > 1) {
+      let n = rest.length - 1;
+      while (n > 1 && estimateTextWidth(rest.slice(0, n).join(''), fontSize) > width) n--;
+      lines.push(rest.slice(0, n).join(''));
+      rest = rest.slice(n);
+    }
+    line = rest.join('');
+  }
+  if (line) lines.push(line);
+  return lines;
+}

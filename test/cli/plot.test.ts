@@ -78,7 +78,7 @@ test('plot writes an SVG of the laid-out size whose output row reads the model t
     assert.ok(hit, `"${t}" is drawn`);
     return hit;
   };
-  find('stories260K logit lens');
+  find('Entropy — stories260K logit lens'); // the title names the statistic
   find('Entropy (nats)');
   // Cell labels are centred on their row's y: read the output row (and layer 4) left to right. The row
   // label itself is the right-aligned y-axis text (a colour-bar tick may also read "4").

@@ -96,7 +96,7 @@ test('axes follow the reference: x = Input tokens, y = Layer with output on top'
   assert.equal(option.yAxis.name, 'Layer');
   // ECharts draws category 0 at the bottom, so the last label ("output") is the top row.
   assert.deepEqual(option.yAxis.data, ['0', '1', '2', '3', '4', 'output']);
-  assert.equal(option.title.text, d.title);
+  assert.equal(option.title.text, `Entropy — ${d.title}`, 'the title names the statistic');
   assert.equal(option.title.left, 'center');
 });
 

@@ -110,7 +110,7 @@ test('SVG: well-formed, the requested size, every top-1 label and axis label pre
   assertWellFormedXml(svg);
   const texts = new Set(svgTexts(svg));
   for (const row of d.cellLabels) for (const label of row) assert.ok(texts.has(label), `cell label ${JSON.stringify(label)} missing`);
-  for (const label of [...d.columnLabels, ...d.rowLabels, 'Input', 'Layer', 'Entropy (nats)', d.title!]) {
+  for (const label of [...d.columnLabels, ...d.rowLabels, 'Input', 'Layer', 'Entropy (nats)', `Entropy — ${d.title}`]) {
     assert.ok(texts.has(label), `label ${JSON.stringify(label)} missing`);
   }
 });

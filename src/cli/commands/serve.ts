@@ -94,7 +94,7 @@ export function registerServe(program: Command): void {
     .addOption(
       new Option('-l, --lens <lens>', 'tuned lens folder or pretrained id for the first model, or MODEL=LENS for another; repeatable')
         .argParser(collect)
-        .default([], 'the tuned lens shipped for the model, if any'),
+        .default([], `the lens shipped for the model, if any (${DEFAULT_MODEL} has one)`),
     )
     .option('--max-tokens <n>', 'longest prompt accepted, in tokens (the model context length applies anyway)', parsePositiveInt('--max-tokens'))
     .addOption(new Option('--allow-host <name>', 'also accept this name in the Host header (e.g. the DNS name of this machine); repeatable').argParser(collect).default([], 'none'))
