@@ -12,6 +12,7 @@ import type { LanguageModel } from '../models/language-model.js';
 import type { ProgressCallback } from '../hub/hub-client.js';
 import { computeTrajectory, type TrajectoryData } from '../trajectory/compute.js';
 import { jsOf, klOf, tvOf } from '../trajectory/row-statistics.js';
+import { lookupToken, TokenLookupError } from './token-lookup.js';
 import {
   LENS_MODES,
   type ConfigResponse,
@@ -410,8 +411,10 @@ export class ViewerEngine {
 
   parsePinRequest(body: unknown): PinRequest {
     const req = this.parseTrajectoryRequest(body);
-    const tokenId = (body as Record<string, unknown>).tokenId;
-    if (typeof tokenId !== 'number' || !Number.isInteger(tokenId) || tokenId < 0) throw new RequestError(400, 'tokenId must be a non-negative integer.');
+    const { tokenId, token } = body as Record<string, unknown>;
+    // A typed token (the target field) is looked up in the vocabulary once the model is loaded.
+    if (tokenId === undefined && typeof token === 'string' && token !== '' && token.length <= 200) return { ...req, token };
+    if (typeof tokenId !== 'number' || !Number.isInteger(tokenId) || tokenId < 0) throw new RequestError(400, 'tokenId must be a non-negative integer (or token a vocabulary piece).');
     return { ...req, tokenId };
   }
 
@@ -420,11 +423,22 @@ export class ViewerEngine {
    * trajectory: `computeTrajectory` with that token as the target everywhere gives −log p and its rank.
    */
   async pin(req: PinRequest): Promise<PinResponse> {
-    const key = `${this.cacheKey(req)}#${req.tokenId}`;
+    if (req.tokenId === undefined) {
+      // Usually loaded already (the page asks for a target after the trajectory); else load it in turn.
+      const model = this.loadedModels.get(req.model) ?? (await this.queue.run(() => (this.begin(1), this.model(req.model))));
+      try {
+        req = { ...req, tokenId: lookupToken((i) => model.tokenizer.idToPiece(i), model.config.vocabSize, req.token ?? '') };
+      } catch (e) {
+        if (e instanceof TokenLookupError) throw new RequestError(400, `Target ${e.message}.`);
+        throw e;
+      }
+    }
+    const tokenId = req.tokenId!;
+    const key = `${this.cacheKey(req)}#${tokenId}`;
     const hit = this.pins.get(key);
     if (hit) return hit;
     const loaded = this.loadedModels.get(req.model);
-    if (loaded) this.checkToken(loaded, req.tokenId);
+    if (loaded) this.checkToken(loaded, tokenId);
     if (loaded) this.encodePrompts(loaded, req);
     return this.queue.run(async () => {
       const again = this.pins.get(key);
@@ -433,7 +447,7 @@ export class ViewerEngine {
       const runs = twoPrompts || req.lens === 'compare' || req.lens === 'diff' ? 2 : 1;
       this.begin(this.loadSteps(req) + runs);
       const model = await this.model(req.model);
-      this.checkToken(model, req.tokenId);
+      this.checkToken(model, tokenId);
       const [idsA, idsB] = this.encodePrompts(model, req);
       const tuned = req.lens === 'logit' ? null : await this.tunedLens(req.model, req.tunedLens ?? 0, model);
       const logit = this.logitLens(req.model, model);
@@ -443,11 +457,11 @@ export class ViewerEngine {
         : req.lens === 'compare' || req.lens === 'diff'
           ? [[logit, idsA!, 'logit lens'], [tuned!, idsA!, 'tuned lens']]
           : [[tuned ?? logit, idsA!, `${(tuned ?? logit).kind} lens`]];
-      const piece = model.tokenizer.idToPiece(req.tokenId);
+      const piece = model.tokenizer.idToPiece(tokenId);
       const series: PinResponse['series'] = [];
       for (const [lens, ids, label] of jobs) {
         this.stepTo(`Tracking ${JSON.stringify(piece)} through the ${label}`);
-        const data = await computeTrajectory(lens, { ids: [ids] }, { onProgress: this.blockProgress, topK: 1, targets: [ids.map(() => req.tokenId)] });
+        const data = await computeTrajectory(lens, { ids: [ids] }, { onProgress: this.blockProgress, topK: 1, targets: [ids.map(() => tokenId)] });
         series.push({
           label,
           rows: data.rows,
@@ -456,7 +470,7 @@ export class ViewerEngine {
           rank: compact(data.rank),
         });
       }
-      const resp: PinResponse = { tokenId: req.tokenId, piece, series };
+      const resp: PinResponse = { tokenId, piece, series };
       this.pins.set(key, resp);
       return resp;
     });

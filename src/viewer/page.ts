@@ -17,7 +17,7 @@ export const PAGE_CSP = [
 ].join('; ');
 
 const CSS = `
-:root { --fg:#1d2733; --muted:#5c6b7a; --line:#d5dbe1; --accent:#2166ac; --bad:#b2182b; --bg:#f6f8fa; font-family: 'DejaVu Sans', Verdana, 'Helvetica Neue', Arial, sans-serif; color: var(--fg); }
+:root { --fg:#1d2733; --muted:#5c6b7a; --line:#d5dbe1; --field:#77828f; --accent:#2166ac; --bad:#b2182b; --bg:#f6f8fa; font-family: 'DejaVu Sans', Verdana, 'Helvetica Neue', Arial, sans-serif; color: var(--fg); }
 * { box-sizing: border-box; }
 body { margin: 0; background: #fff; }
 header { display: flex; align-items: baseline; gap: 16px; padding: 10px 16px; border-bottom: 1px solid var(--line); background: var(--bg); }
@@ -26,10 +26,10 @@ header .hint { color: var(--muted); font-size: 13px; }
 form#controls { padding: 10px 16px; border-bottom: 1px solid var(--line); display: grid; gap: 8px; }
 .prompts { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
 .prompts label { display: grid; gap: 3px; font-size: 13px; color: var(--muted); }
-textarea { font: 14px/1.4 'DejaVu Sans Mono', Menlo, Consolas, monospace; padding: 6px 8px; border: 1px solid var(--line); border-radius: 4px; resize: vertical; color: var(--fg); }
+textarea { font: 14px/1.4 'DejaVu Sans Mono', Menlo, Consolas, monospace; padding: 6px 8px; border: 1px solid var(--field); border-radius: 4px; resize: vertical; color: var(--fg); }
 .row { display: flex; flex-wrap: wrap; gap: 12px; align-items: end; }
 .row label { display: grid; gap: 3px; font-size: 13px; color: var(--muted); }
-select, input[type=number] { font-size: 14px; padding: 4px 6px; border: 1px solid var(--line); border-radius: 4px; color: var(--fg); background: #fff; }
+select, input[type=number] { font-size: 14px; padding: 4px 6px; border: 1px solid var(--field); border-radius: 4px; color: var(--fg); background: #fff; }
 input[type=number] { width: 5.5em; }
 button { font-size: 14px; padding: 5px 12px; border: 1px solid var(--accent); border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; }
 button.secondary { background: #fff; color: var(--accent); padding: 2px 8px; font-size: 12px; }
@@ -40,6 +40,8 @@ button:disabled { opacity: .5; cursor: default; }
 #progress .fill { height: 100%; width: 0; background: var(--accent); transition: width .2s; }
 #progress.indeterminate .fill { width: 30% !important; animation: slide 1.1s ease-in-out infinite; }
 @keyframes slide { from { margin-left: -30%; } to { margin-left: 100%; } }
+#notice { margin: 10px 16px 0; padding: 6px 12px; border: 1px solid #8c6d1f; border-left-width: 4px; color: #5c4813; background: #fdf8e8; font-size: 14px; }
+input[type=text] { font-size: 14px; padding: 4px 6px; border: 1px solid var(--field); border-radius: 4px; color: var(--fg); min-width: 14em; }
 #error { margin: 10px 16px 0; padding: 8px 12px; border: 1px solid var(--bad); border-left-width: 4px; color: var(--bad); background: #fdf3f3; white-space: pre-wrap; font-size: 14px; }
 main { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 0; align-items: start; }
 #panels { padding: 12px 16px; display: grid; gap: 18px; min-width: 0; }
@@ -59,10 +61,13 @@ aside h2 { font-size: 14px; margin: 14px 0 6px; }
 .top-list li button:hover { border-color: var(--accent); background: #eef4fb; }
 .top-list li button.pinned { background: #e3eefa; }
 .top-list .tok { white-space: pre; overflow: hidden; text-overflow: ellipsis; }
-.top-list .p { color: var(--muted); }
+.top-list .p { color: var(--muted); margin-left: auto; }
+.top-list li button.next { border-color: #1b7837; }
+.top-list .next-mark { color: #1b7837; font-size: 11px; white-space: nowrap; }
+.top-list .next-outside { font-size: 12px; color: #1b7837; padding: 2px 6px; }
 #pins { display: flex; flex-wrap: wrap; gap: 6px; }
 .chip { display: inline-flex; align-items: center; gap: 4px; border-radius: 12px; padding: 2px 4px 2px 10px; font: 12px 'DejaVu Sans Mono', Menlo, Consolas, monospace; color: #fff; }
-.chip button { background: transparent; border: none; color: #fff; padding: 0 4px; font-size: 14px; line-height: 1; }
+.chip button { background: transparent; border: none; color: inherit; padding: 0 4px; font-size: 14px; line-height: 1; }
 #pin-chart { width: 100%; height: 450px; margin-top: 6px; }
 .muted { color: var(--muted); font-size: 13px; }
 @media (max-width: 900px) { main { grid-template-columns: 1fr; } aside#side { border-left: none; border-top: 1px solid var(--line); position: static; max-height: none; } .prompts { grid-template-columns: 1fr; } }
@@ -137,19 +142,26 @@ ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
     <label id="tuned-lens-label">Tuned lens <select id="tuned-lens"></select></label>
     <label id="statistic-label">Statistic <select id="statistic"></select></label>
     <label id="distance-label">Distance <select id="distance"></select></label>
+    <label>Top-k <select id="top-k"></select></label>
     <label>Layer stride <input id="stride" type="number" min="1" step="1" value="1"></label>
     <label>Tokens from <input id="from" type="number" min="0" step="1" value="0"></label>
     <label>to (excl.) <input id="to" type="number" min="1" step="1" placeholder="end"></label>
     <button id="run" type="submit">Show</button>
   </div>
+  <div class="row" id="target-row">
+    <label>Colour by target token(s) <input id="target" type="text" placeholder="_Lily | _Tim | #42" title="One token, or several separated by | (their probabilities are summed). Write a leading space as _ (as the grid shows it) or give an id as #123."></label>
+    <label id="target-measure-label">as <select id="target-measure"></select></label>
+    <label id="anti-target-label">anti-target <input id="anti-target" type="text" placeholder="_Tim"></label>
+  </div>
 </form>
 ${web ? WEB_SOURCES : ''}
-<div id="progress" hidden><div class="bar"><div class="fill"></div></div><span class="text"></span></div>
+<div id="progress" role="status" aria-live="polite" hidden><div class="bar"><div class="fill"></div></div><span class="text"></span></div>
 <div id="error" role="alert" hidden></div>
+<div id="notice" role="status" aria-live="polite" hidden></div>
 <main>
   <section id="panels"><div class="empty">Type a prompt and press Show (or Ctrl+Enter).</div></section>
   <aside id="side">
-    <div id="cell-info">Hover a cell to see its top-10 here; click the cell to keep it, then click a token to pin it.</div>
+    <div id="cell-info" aria-live="polite">Hover a cell to see its top-10 here; click the cell to keep it, then click a token to pin it.</div>
     <div id="top-lists"></div>
     <h2>Pinned tokens</h2>
     <div id="pins"><span class="muted">None yet.</span></div>

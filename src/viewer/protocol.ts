@@ -113,7 +113,10 @@ export interface TrajectoryResponse {
 }
 
 export interface PinRequest extends TrajectoryRequest {
-  tokenId: number;
+  /** The token to track, by id … */
+  tokenId?: number;
+  /** … or as typed (`#id`, a vocabulary piece " She" / "▁She", or as shown "_She"), looked up by the server. */
+  token?: string;
 }
 
 /** Probability and rank of one token in every cell of every grid of the matching trajectory. */

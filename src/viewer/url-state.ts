@@ -6,6 +6,7 @@
  * Core code (browser and tests): no `node:*` imports.
  */
 import { BASE_STATISTICS, DISTANCE_STATISTICS, LENS_MODES, type BaseStatistic, type DistanceStatistic, type LensMode, type ViewSettings } from './protocol.js';
+import { TARGET_MEASURES, type TargetMeasure } from './view-model.js';
 
 export interface SelectedCell {
   /** Panel index in page order. */
@@ -22,6 +23,13 @@ export interface PageState {
   prompt: string;
   prompt2: string;
   view: ViewSettings;
+  /** Tracked target tokens as typed ("_Lily|_Tim" = their summed probability); "" = colour by the statistic. */
+  target: string;
+  /** Anti-target tokens for the log-prob difference. */
+  antiTarget: string;
+  targetMeasure: TargetMeasure;
+  /** Top tokens listed per cell (a computation setting: the server sends this many). */
+  topK: number;
   /** Pinned token ids, in pin order. */
   pins: number[];
   cell: SelectedCell | null;
@@ -30,8 +38,17 @@ export interface PageState {
 export const DEFAULT_VIEW: ViewSettings = { statistic: 'entropy', distance: 'kl', stride: 1, from: 0, to: null };
 
 export function defaultState(): PageState {
-  return { model: 0, lens: 'logit', tunedLens: 0, prompt: '', prompt2: '', view: { ...DEFAULT_VIEW }, pins: [], cell: null };
+  return { model: 0, lens: 'logit', tunedLens: 0, prompt: '', prompt2: '', view: { ...DEFAULT_VIEW }, target: '', antiTarget: '', targetMeasure: 'prob', topK: DEFAULT_TOP_K, pins: [], cell: null };
 }
+
+/** Tokens of a target group, as typed in the target field: separated by "|", blanks around them ignored. */
+export function targetTokens(spec: string): string[] {
+  return [...new Set(spec.split('|').map((t) => t.trim()).filter((t) => t !== ''))];
+}
+
+/** Top-k per cell unless the page says otherwise; the menu offers 5 … 50 (the server's limit). */
+export const DEFAULT_TOP_K = 10;
+export const TOP_K_CHOICES: readonly number[] = [5, 10, 20, 50];
 
 /** Most pins a link may carry (each is a computation when the page opens). */
 export const MAX_PINS = 12;
@@ -49,6 +66,10 @@ export function stateToQuery(s: PageState): string {
   if (s.view.stride !== 1) q.set('stride', String(s.view.stride));
   if (s.view.from !== 0) q.set('from', String(s.view.from));
   if (s.view.to !== null) q.set('to', String(s.view.to));
+  if (s.target) q.set('target', s.target);
+  if (s.antiTarget) q.set('anti', s.antiTarget);
+  if (s.targetMeasure !== 'prob') q.set('tm', s.targetMeasure);
+  if (s.topK !== DEFAULT_TOP_K) q.set('k', String(s.topK));
   if (s.pins.length > 0) q.set('pins', s.pins.join(','));
   if (s.cell) q.set('cell', `${s.cell.panel}.${s.cell.row}.${s.cell.pos}`);
   const text = q.toString();
@@ -78,6 +99,11 @@ export function stateFromQuery(search: string): PageState {
   s.view.from = int(q.get('from'), 0, 0);
   const to = int(q.get('to'), 1, -1);
   s.view.to = to === -1 ? null : to;
+  s.target = q.get('target') ?? '';
+  s.antiTarget = q.get('anti') ?? '';
+  const tm = q.get('tm');
+  if (tm && tm in TARGET_MEASURES) s.targetMeasure = tm as TargetMeasure;
+  s.topK = Math.min(int(q.get('k'), 1, DEFAULT_TOP_K), 50);
   const pins = (q.get('pins') ?? '').split(',').filter((p) => /^\d+$/.test(p)).map(Number);
   s.pins = [...new Set(pins)].slice(0, MAX_PINS);
   const cell = /^(\d+)\.(\d+)\.(\d+)$/.exec(q.get('cell') ?? '');

@@ -10,7 +10,7 @@ import type { TrajectoryData } from '../trajectory/compute.js';
 import { PredictionTrajectory, strideKeepLast, type StatisticName } from '../trajectory/prediction-trajectory.js';
 import { normalizePiece } from '../trajectory/token-display.js';
 import { TokenFormatter } from '../trajectory/token-formatter.js';
-import type { HeatmapData } from '../viz/heatmap-data.js';
+import type { ColorScaleName, HeatmapData } from '../viz/heatmap-data.js';
 import type { BaseStatistic, DistancePayload, DistanceStatistic, GridPayload, TrajectoryResponse, ViewSettings } from './protocol.js';
 
 /** Cell and axis labels: the reference formatter defaults (7 characters), as in the static figures. */
@@ -136,13 +136,93 @@ function viewOf(traj: PredictionTrajectory, view: ViewSettings): { traj: Predict
   };
 }
 
-function gridPanel(resp: TrajectoryResponse, gi: number, view: ViewSettings, twoPrompts: boolean): ViewPanel {
+function gridPanel(resp: TrajectoryResponse, gi: number, view: ViewSettings, twoPrompts: boolean, target: TargetColouring | null): ViewPanel {
   const grid = resp.grids[gi]!;
   const full = PredictionTrajectory.fromData(gridToTrajectoryData(grid), vocabLabels(resp));
   const { traj, rows, cols } = viewOf(full, view);
   const parts = twoPrompts ? [gridLensName(resp, grid), `prompt ${grid.prompt === 0 ? 'A' : 'B'}`] : [gridLensName(resp, grid)];
-  const title = titleOf(resp, ...parts, traj.statistic(view.statistic).name);
-  return { key: `grid-${gi}`, title, data: traj.toHeatmap(view.statistic, { title }), rows, cols, grids: [gi] };
+  const prob = target?.prob[gi];
+  if (!target || !prob) {
+    const title = titleOf(resp, ...parts, traj.statistic(view.statistic).name);
+    return { key: `grid-${gi}`, title, data: labelInputRow(traj.toHeatmap(view.statistic, { title }), rows), rows, cols, grids: [gi] };
+  }
+  // Coloured by the target: the cells keep their top-1 labels and top-k tooltips, only the colour changes.
+  const meta = TARGET_MEASURES[target.measure];
+  const name = meta.name(target.label, target.antiLabel);
+  const title = titleOf(resp, ...parts, name);
+  const data = traj.toHeatmap(view.statistic, { title });
+  const values = targetValues(prob, target.anti?.[gi] ?? null, target.measure);
+  data.values = rows.map((r) => cols.map((t) => values[r * grid.positions + t] ?? null));
+  data.statisticName = name;
+  data.units = meta.units;
+  data.colorScale = meta.colorScale;
+  data.logScale = false;
+  data.range = targetRange(data.values, target.measure);
+  return { key: `grid-${gi}`, title, data: labelInputRow(data, rows), rows, cols, grids: [gi] };
+}
+
+/** Row 0 decodes the embeddings (before any block): the axis calls it "input" rather than "0". */
+function labelInputRow(data: HeatmapData, rows: number[]): HeatmapData {
+  if (rows[0] === 0 && data.rowLabels.length > 1) data.rowLabels[0] = 'input';
+  return data;
+}
+
+/** What the grid is coloured by when a target is tracked. */
+export type TargetMeasure = 'prob' | 'log-prob' | 'log-prob-diff';
+export const TARGET_MEASURES: Readonly<Record<TargetMeasure, { label: string; units: string; colorScale: ColorScaleName; name(t: string, anti?: string): string }>> = {
+  prob: { label: 'probability', units: 'probs', colorScale: 'blues', name: (t) => `P(${t})` },
+  'log-prob': { label: 'log-probability', units: 'nats', colorScale: 'viridis', name: (t) => `log P(${t})` },
+  'log-prob-diff': { label: 'log-prob difference vs anti-target', units: 'nats', colorScale: 'rdbu_r', name: (t, a) => `log P(${t}) − log P(${a ?? '?'})` },
+};
+
+/**
+ * A tracked target: the summed probability of a group of tokens in every cell of every grid (the pins
+ * of its tokens added up), and optionally an anti-target group for the log-prob difference.
+ */
+export interface TargetColouring {
+  measure: TargetMeasure;
+  /** Display name of the group, e.g. "_Lily+_Tim". */
+  label: string;
+  antiLabel?: string;
+  /** Per grid (response order), flat `[row][position]`. */
+  prob: (number | null)[][];
+  anti: (number | null)[][] | null;
+}
+
+/** Elementwise sum of several tokens' probabilities (a token group), null where any is undefined. */
+export function sumProbs(series: readonly (readonly (number | null)[])[]): (number | null)[] {
+  const n = series[0]?.length ?? 0;
+  return Array.from({ length: n }, (_, i) => {
+    let s = 0;
+    for (const a of series) {
+      const v = a[i];
+      if (v === null || v === undefined) return null;
+      s += v;
+    }
+    return Math.min(1, s);
+  });
+}
+
+/** The colour value of each cell: p, ln p, or ln p − ln p_anti (null where undefined or p = 0). */
+export function targetValues(prob: readonly (number | null)[], anti: readonly (number | null)[] | null, measure: TargetMeasure): (number | null)[] {
+  const ln = (p: number | null | undefined): number | null => (p === null || p === undefined || !(p > 0) ? null : Math.log(p));
+  return prob.map((p, i) => {
+    if (measure === 'prob') return p;
+    const a = ln(p);
+    if (measure === 'log-prob' || a === null) return a;
+    const b = ln(anti?.[i]);
+    return b === null ? null : a - b;
+  });
+}
+
+function targetRange(values: (number | null)[][], measure: TargetMeasure): [number, number] {
+  if (measure === 'prob') return [0, 1];
+  const finite = values.flat().filter((v): v is number => v !== null && Number.isFinite(v));
+  if (finite.length === 0) return measure === 'log-prob' ? [-1, 0] : [-1, 1];
+  if (measure === 'log-prob') return [Math.min(-1e-3, ...finite), 0];
+  // A difference has a meaningful zero (target and anti-target equally likely): keep it white.
+  const m = Math.max(1e-3, ...finite.map(Math.abs));
+  return [-m, m];
 }
 
 function distancePanel(resp: TrajectoryResponse, dist: DistancePayload, view: ViewSettings): ViewPanel {
@@ -164,7 +244,7 @@ function distancePanel(resp: TrajectoryResponse, dist: DistancePayload, view: Vi
       return a === b ? a : `${a}/${b}`;
     });
   }
-  return { key: 'distance', title, data, rows, cols, grids: [dist.self, dist.other] };
+  return { key: 'distance', title, data: labelInputRow(data, rows), rows, cols, grids: [dist.self, dist.other] };
 }
 
 /**
@@ -173,11 +253,13 @@ function distancePanel(resp: TrajectoryResponse, dist: DistancePayload, view: Vi
  * - compare: the logit and the tuned lens side by side, on one colour range so colours compare;
  * - diff: the distance between the tuned and the logit lens in every cell;
  * - two prompts: prompt A, prompt B (one colour range), and their distance position by position.
+ * With a `target`, the lens panels are coloured by the target's probability (or log-prob, or log-prob
+ * difference to the anti-target) instead of the statistic.
  */
-export function buildPanels(resp: TrajectoryResponse, view: ViewSettings): ViewPanel[] {
+export function buildPanels(resp: TrajectoryResponse, view: ViewSettings, target: TargetColouring | null = null): ViewPanel[] {
   const twoPrompts = resp.grids.some((g) => g.prompt === 1);
   const panels: ViewPanel[] = [];
-  if (resp.lens !== 'diff') resp.grids.forEach((_, gi) => panels.push(gridPanel(resp, gi, view, twoPrompts)));
+  if (resp.lens !== 'diff') resp.grids.forEach((_, gi) => panels.push(gridPanel(resp, gi, view, twoPrompts, target)));
   if (resp.distance && (resp.lens === 'diff' || twoPrompts)) panels.push(distancePanel(resp, resp.distance, view));
 
   // Panels of one statistic share a colour range; the natural ranges (entropy [0, ln V], …) already

@@ -119,7 +119,8 @@ test('tuned, side-by-side and difference modes; stride and range only change the
   const panels = buildPanels(compare, { statistic: 'kl', distance: 'kl', stride: 2, from: 3, to: 10 });
   assert.equal(panels.length, 2);
   for (const p of panels) {
-    assert.deepEqual(p.data.rowLabels, ['0', '2', '4', 'output']);
+    // Row 0 decodes the embeddings, so the axis says "input".
+    assert.deepEqual(p.data.rowLabels, ['input', '2', '4', 'output']);
     assert.deepEqual(p.cols, [3, 4, 5, 6, 7, 8, 9]);
   }
   assert.deepEqual(panels[0]!.data.range, panels[1]!.data.range, 'side-by-side panels share one colour range');

@@ -97,7 +97,7 @@ export function registerServe(program: Command): void {
         .default([], 'the tuned lens shipped for the model, if any'),
     )
     .option('--max-tokens <n>', 'longest prompt accepted, in tokens (the model context length applies anyway)', parsePositiveInt('--max-tokens'))
-    .option('--allow-host <name>', 'also accept this name in the Host header (e.g. the DNS name of this machine); repeatable', collect, [])
+    .addOption(new Option('--allow-host <name>', 'also accept this name in the Host header (e.g. the DNS name of this machine); repeatable').argParser(collect).default([], 'none'))
     .action(async (opts: { port: number; host: string; model: string[]; lens: string[]; maxTokens?: number; allowHost: string[] }) => {
       const models = opts.model.length > 0 ? opts.model : [DEFAULT_MODEL];
       const lenses = assignLenses(models, opts.lens);

@@ -4,7 +4,7 @@
  */
 import type { ConfigResponse, ExportRequest, PinRequest, PinResponse, ProgressResponse, TrajectoryRequest, TrajectoryResponse } from '../protocol.js';
 import { buildHeatmapOption } from '../../viz/heatmap-chart.js';
-import { buildPanels } from '../view-model.js';
+import { buildPanels, type ViewPanel } from '../view-model.js';
 import { echartsLib } from './echarts.js';
 import { callWorker, isWebBuild } from './worker-client.js';
 
@@ -51,9 +51,9 @@ function saveBlob(blob: Blob, name: string): string {
 }
 
 /** The web build renders exports in the page: ECharts' SVG renderer, then a canvas for PNG. */
-async function exportInPage(req: ExportRequest): Promise<string> {
-  if (req.format === 'html') throw new Error('HTML export needs the command line (tuned-lens plot … --out f.html); use SVG or PNG here.');
-  const panel = buildPanels(await fetchTrajectory(req), req.view)[req.panel ?? 0];
+async function exportInPage(req: ExportRequest, drawn?: ViewPanel): Promise<string> {
+  if (req.format === 'html') throw new Error('HTML export of this view needs the command line (tuned-lens plot … --out f.html); use SVG or PNG here.');
+  const panel = drawn ?? buildPanels(await fetchTrajectory(req), req.view)[req.panel ?? 0];
   if (!panel) throw new Error('no such panel in this view');
   const figure = buildHeatmapOption(panel.data, {});
   const chart = echartsLib().init(null, null, { renderer: 'svg', ssr: true, width: figure.width, height: figure.height });
@@ -81,9 +81,13 @@ async function exportInPage(req: ExportRequest): Promise<string> {
   return saveBlob(png, `${name}.png`);
 }
 
-/** Asks the server to render a panel and saves the file through a temporary download link. */
-export async function downloadExport(req: ExportRequest): Promise<string> {
-  if (web) return exportInPage(req);
+/**
+ * Asks the server to render a panel and saves the file through a temporary download link. `drawn`, the
+ * panel as on screen, is rendered in the page instead where the server could not redo it (a tracked
+ * target's colours come from pins the export request does not carry).
+ */
+export async function downloadExport(req: ExportRequest, drawn?: ViewPanel): Promise<string> {
+  if (web || drawn) return exportInPage(req, drawn);
   let res: Response;
   try {
     res = await fetch('/api/export', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(req) });

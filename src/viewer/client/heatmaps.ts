@@ -72,6 +72,8 @@ export class HeatmapPanels {
         b.dataset.export = format;
         b.textContent = format.toUpperCase();
         b.title = `Download this panel as ${format.toUpperCase()}`;
+        // Each panel's buttons get their own accessible name (a screen reader lists them all together).
+        b.setAttribute('aria-label', `Export ${panel.title} as ${format.toUpperCase()}`);
         b.addEventListener('click', () => this.events.export(index, format));
         exports.append(b);
       }

@@ -13,11 +13,24 @@ import {
   type ExportFormat,
   type LensMode,
   type PinRequest,
+  type PinResponse,
   type TrajectoryRequest,
   type TrajectoryResponse,
 } from '../protocol.js';
-import { MAX_PINS, stateFromQuery, stateToQuery, type PageState } from '../url-state.js';
-import { BASE_STATISTIC_LABELS, DISTANCE_LABELS, buildPanels, longTokenLabel, type ViewPanel } from '../view-model.js';
+import { MAX_PINS, TOP_K_CHOICES, stateFromQuery, stateToQuery, targetTokens, type PageState } from '../url-state.js';
+import {
+  BASE_STATISTIC_LABELS,
+  DISTANCE_LABELS,
+  TARGET_MEASURES,
+  buildPanels,
+  clampRange,
+  longTokenLabel,
+  shortTokenLabel,
+  sumProbs,
+  type TargetColouring,
+  type TargetMeasure,
+  type ViewPanel,
+} from '../view-model.js';
 import { downloadExport, fetchConfig, fetchPin, fetchProgress, fetchTrajectory } from './api.js';
 import { HeatmapPanels } from './heatmaps.js';
 import { PinView, type Pin } from './pin-chart.js';
@@ -47,6 +60,12 @@ const el = {
   from: byId<HTMLInputElement>('from'),
   to: byId<HTMLInputElement>('to'),
   run: byId<HTMLButtonElement>('run'),
+  target: byId<HTMLInputElement>('target'),
+  antiTarget: byId<HTMLInputElement>('anti-target'),
+  antiTargetLabel: byId<HTMLElement>('anti-target-label'),
+  targetMeasure: byId<HTMLSelectElement>('target-measure'),
+  notice: byId<HTMLElement>('notice'),
+  topK: byId<HTMLSelectElement>('top-k'),
   progress: byId<HTMLElement>('progress'),
   error: byId<HTMLElement>('error'),
   panels: byId<HTMLElement>('panels'),
@@ -66,6 +85,10 @@ const pinCache = new Map<string, Pin>();
 /** Bumped by every new computation, so a slow old answer cannot overwrite a newer one. */
 let generation = 0;
 let draws = 0;
+/** The tracked target's probabilities for the current response, keyed by what was asked. */
+let target: { key: string; colouring: TargetColouring } | null = null;
+/** Pin answers for typed tokens, per "request key # typed token". */
+const typedPinCache = new Map<string, Promise<PinResponse>>();
 
 const heatmaps = new HeatmapPanels(el.panels, {
   hover: (panel, row, pos) => {
@@ -146,6 +169,8 @@ async function withProgress<T>(label: string, work: Promise<T>): Promise<T> {
 // Controls ↔ state
 
 function fillStaticMenus(): void {
+  el.topK.replaceChildren(...TOP_K_CHOICES.map((k) => new Option(String(k), String(k))));
+  el.targetMeasure.replaceChildren(...(Object.keys(TARGET_MEASURES) as TargetMeasure[]).map((m) => new Option(TARGET_MEASURES[m].label, m)));
   el.statistic.replaceChildren(...BASE_STATISTICS.map((s) => new Option(BASE_STATISTIC_LABELS[s], s)));
   el.distance.replaceChildren(...DISTANCE_STATISTICS.map((d) => new Option(`${DISTANCE_LABELS[d].label} (${DISTANCE_LABELS[d].short})`, d)));
 }
@@ -183,6 +208,11 @@ function writeControls(): void {
   el.stride.value = String(state.view.stride);
   el.from.value = String(state.view.from);
   el.to.value = state.view.to === null ? '' : String(state.view.to);
+  if (!TOP_K_CHOICES.includes(state.topK)) el.topK.append(new Option(String(state.topK), String(state.topK)));
+  el.topK.value = String(state.topK);
+  el.target.value = state.target;
+  el.antiTarget.value = state.antiTarget;
+  el.targetMeasure.value = state.targetMeasure;
   updateControlVisibility();
 }
 
@@ -198,6 +228,10 @@ function readControls(): void {
   state.view.from = Math.max(0, Math.floor(Number(el.from.value)) || 0);
   const to = el.to.value.trim() === '' ? null : Math.floor(Number(el.to.value));
   state.view.to = to !== null && Number.isFinite(to) && to >= 1 ? to : null;
+  state.topK = Number(el.topK.value) || 10;
+  state.target = el.target.value;
+  state.antiTarget = el.antiTarget.value;
+  state.targetMeasure = el.targetMeasure.value as TargetMeasure;
 }
 
 function updateControlVisibility(): void {
@@ -206,6 +240,25 @@ function updateControlVisibility(): void {
   el.tunedLensLabel.hidden = state.lens === 'logit' || lenses < 2;
   el.statisticLabel.hidden = state.lens === 'diff' && !twoPrompts;
   el.distanceLabel.hidden = !(state.lens === 'diff' || twoPrompts);
+  el.antiTargetLabel.hidden = el.targetMeasure.value !== 'log-prob-diff';
+  // Two prompts are compared with one lens at a time: switch off the lens comparisons and say why
+  // (the server would refuse them), as the menu already does without a tuned lens.
+  for (const opt of Array.from(el.lens.options)) {
+    if (opt.value !== 'compare' && opt.value !== 'diff') continue;
+    const noTuned = lenses === 0;
+    opt.disabled = noTuned || twoPrompts;
+    opt.title = noTuned ? 'No tuned lens is configured for this model (start the server with --lens).' : twoPrompts ? 'Two prompts are compared with one lens at a time: clear the second prompt to compare lenses.' : '';
+  }
+  if (twoPrompts && (state.lens === 'compare' || state.lens === 'diff')) {
+    state.lens = 'tuned';
+    el.lens.value = 'tuned';
+    showNotice('Two prompts are compared with one lens at a time, so the lens is now the tuned lens; clear the second prompt to compare the lenses.');
+  }
+}
+
+function showNotice(message: string | null): void {
+  el.notice.hidden = message === null;
+  el.notice.textContent = message ?? '';
 }
 
 function writeUrl(push: boolean): void {
@@ -216,7 +269,7 @@ function writeUrl(push: boolean): void {
 }
 
 function trajectoryRequest(): TrajectoryRequest {
-  const req: TrajectoryRequest = { model: state.model, lens: state.lens, prompt: state.prompt, topK: 10 };
+  const req: TrajectoryRequest = { model: state.model, lens: state.lens, prompt: state.prompt, topK: state.topK };
   if (state.lens !== 'logit') req.tunedLens = state.tunedLens;
   if (state.prompt2.trim() !== '') req.prompt2 = state.prompt2;
   return req;
@@ -247,6 +300,7 @@ async function run(push: boolean): Promise<void> {
     draw();
     writeUrl(push);
     void loadPins();
+    void loadTarget();
   } catch (e) {
     if (gen === generation) showError((e as Error).message);
   } finally {
@@ -258,7 +312,7 @@ async function run(push: boolean): Promise<void> {
 function draw(): void {
   if (!current) return;
   try {
-    panels = buildPanels(current.resp, state.view);
+    panels = buildPanels(current.resp, state.view, target && target.key === targetKey() ? target.colouring : null);
   } catch (e) {
     showError((e as Error).message);
     return;
@@ -271,9 +325,83 @@ function draw(): void {
     el.cellInfo.textContent = 'Hover a cell to see its top-10 here; click the cell to keep it, then click a token to pin it.';
     el.topLists.replaceChildren();
   }
+  showNotice(viewNotice());
   // A counter of finished draws: lets tests (and curious users) wait for the page to settle.
   document.body.dataset.ready = String(++draws);
   renderPins();
+}
+
+/** What the user should know about the view: prompts of different lengths, a token range that does not fit. */
+function viewNotice(): string | null {
+  if (!current) return null;
+  const notes: string[] = [];
+  const [a, b] = current.resp.grids.filter((g, i, all) => all.findIndex((h) => h.prompt === g.prompt) === i);
+  if (a && b && a.positions !== b.positions) {
+    notes.push(`Prompt A has ${a.positions} tokens and prompt B ${b.positions}: they are compared position by position over the first ${Math.min(a.positions, b.positions)}, so after a different-length edit the positions no longer line up.`);
+  }
+  const T = current.resp.grids[0]!.positions;
+  const { from, to } = state.view;
+  if ((to !== null && to <= from) || from >= T || (to !== null && to > T)) {
+    const [x, y] = clampRange(T, from, to);
+    notes.push(`Token range ${from}–${to ?? 'end'} does not fit the prompt's ${T} tokens (positions 0–${T - 1}, "to" excluded): showing ${x}–${y}.`);
+  }
+  return notes.length > 0 ? notes.join(' ') : null;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Target tracking
+
+function targetKey(): string {
+  return `${JSON.stringify(current?.req)}#${state.targetMeasure}#${state.target}#${state.targetMeasure === 'log-prob-diff' ? state.antiTarget : ''}`;
+}
+
+function typedPin(spec: string): Promise<PinResponse> {
+  const key = `${JSON.stringify(current!.req)}#${spec}`;
+  let p = typedPinCache.get(key);
+  if (!p) {
+    p = fetchPin({ ...current!.req, token: spec });
+    typedPinCache.set(key, p);
+    p.catch(() => typedPinCache.delete(key));
+  }
+  return p;
+}
+
+/** Fetches the target (and anti-target) tokens' probabilities, sums each group, and redraws. */
+async function loadTarget(): Promise<void> {
+  if (!current) return;
+  const key = targetKey();
+  const tokens = targetTokens(state.target);
+  const anti = state.targetMeasure === 'log-prob-diff' ? targetTokens(state.antiTarget) : [];
+  if (tokens.length === 0) {
+    if (target) {
+      target = null;
+      draw();
+    }
+    return;
+  }
+  if (state.targetMeasure === 'log-prob-diff' && anti.length === 0) {
+    showError('The log-prob difference needs an anti-target: type the token(s) to compare the target with.');
+    return;
+  }
+  if (target?.key === key) return;
+  const resp = current.resp;
+  try {
+    const group = async (specs: string[]): Promise<{ label: string; prob: (number | null)[][] }> => {
+      const pins = await withProgress(`Tracking ${specs.join(' + ')}`, Promise.all(specs.map(typedPin)));
+      return {
+        label: pins.map((p) => shortTokenLabel({ [p.tokenId]: p.piece }, p.tokenId)).join('+'),
+        prob: resp.grids.map((_, gi) => sumProbs(pins.map((p) => p.series[gi]!.prob))),
+      };
+    };
+    const t = await group(tokens);
+    const a = anti.length > 0 ? await group(anti) : null;
+    if (key !== targetKey()) return; // the view moved on meanwhile
+    showError(null);
+    target = { key, colouring: { measure: state.targetMeasure, label: t.label, antiLabel: a?.label, prob: t.prob, anti: a?.prob ?? null } };
+    draw();
+  } catch (e) {
+    if (key === targetKey()) showError((e as Error).message);
+  }
 }
 
 function showCell(panelIndex: number, row: number, pos: number, locked: boolean): void {
@@ -303,7 +431,7 @@ async function exportPanel(panel: number, format: ExportFormat): Promise<void> {
   if (!current) return;
   showError(null);
   try {
-    await withProgress(`Rendering ${format.toUpperCase()}`, downloadExport({ ...current.req, view: { ...state.view }, panel, format }));
+    await withProgress(`Rendering ${format.toUpperCase()}`, downloadExport({ ...current.req, view: { ...state.view }, panel, format }, target && target.key === targetKey() ? panels[panel] : undefined));
   } catch (e) {
     showError(`Export failed: ${(e as Error).message}`);
   }
@@ -360,7 +488,8 @@ function renderPins(): void {
   const pins = state.pins.map((tokenId) => pinCache.get(pinKey(tokenId)) ?? { tokenId, label: longTokenLabel(current!.resp.pieces, tokenId), data: null, error: null });
   // The chart follows the kept cell's position, else the last position (the prompt's next-token guess).
   const pos = Math.min(state.cell?.pos ?? g0.positions - 1, g0.positions - 1);
-  pinView.render(pins, pos, longTokenLabel(current.resp.pieces, g0.inputIds[pos]!), g0.rowLabels);
+  // Layer 0 decodes the embeddings: "input", as on the heatmaps' axes.
+  pinView.render(pins, pos, longTokenLabel(current.resp.pieces, g0.inputIds[pos]!), g0.rowLabels.map((l, i) => (i === 0 ? 'input' : l)));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -422,7 +551,7 @@ async function init(): Promise<void> {
     if (el.prompt.value.trim()) void run(true);
     else updateControlVisibility();
   });
-  for (const sel of [el.lens, el.tunedLens]) {
+  for (const sel of [el.lens, el.tunedLens, el.topK]) {
     sel.addEventListener('change', () => {
       readControls();
       updateControlVisibility();
@@ -430,6 +559,12 @@ async function init(): Promise<void> {
     });
   }
   for (const c of [el.statistic, el.distance, el.stride, el.from, el.to]) c.addEventListener('change', onViewChange);
+  for (const c of [el.target, el.antiTarget, el.targetMeasure]) {
+    c.addEventListener('change', () => {
+      onViewChange();
+      void loadTarget();
+    });
+  }
   document.addEventListener('keydown', (ev) => {
     // Esc releases a kept cell, so hovering updates the side panel again.
     if (ev.key === 'Escape' && state.cell) {

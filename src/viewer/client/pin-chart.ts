@@ -10,6 +10,18 @@ import { echartsLib, type ECharts } from './echarts.js';
 /** Okabe–Ito colours: distinguishable with the common colour-vision deficiencies. */
 const COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 
+/** WCAG relative luminance of "#rrggbb". */
+function luminance(hex: string): number {
+  const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * c[0]! + 0.7152 * c[1]! + 0.0722 * c[2]!;
+}
+
+/** Black or white, whichever reads better on `bg` (white on the yellow would be 1.3:1). */
+function chipText(bg: string): string {
+  const l = luminance(bg);
+  return (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? '#000' : '#fff';
+}
+
 export interface Pin {
   tokenId: number;
   label: string;
@@ -42,6 +54,7 @@ export class PinView {
       chip.className = 'chip';
       chip.dataset.tokenId = String(pin.tokenId);
       chip.style.background = COLORS[i % COLORS.length]!;
+      chip.style.color = chipText(COLORS[i % COLORS.length]!);
       chip.append(pin.label + (pin.error ? ' (failed)' : pin.data ? '' : ' …'));
       if (pin.error) chip.title = pin.error;
       const x = document.createElement('button');

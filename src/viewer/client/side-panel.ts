@@ -44,6 +44,9 @@ export function renderCellView(info: HTMLElement, lists: HTMLElement, v: CellVie
     const tokens = cellTopTokens(v.resp, gi, v.row, v.pos);
     h.textContent = `${grid.label}: top-${tokens.length} — click a token to pin it`;
     const ol = document.createElement('ol');
+    // The token that actually comes next, marked in the list, or named with its rank and probability below it.
+    const nextId = v.pos < grid.positions ? grid.targets[v.pos]! : -1;
+    const cell = v.row * grid.positions + v.pos;
     for (const t of tokens) {
       const li = document.createElement('li');
       const btn = document.createElement('button');
@@ -58,6 +61,14 @@ export function renderCellView(info: HTMLElement, lists: HTMLElement, v: CellVie
       p.className = 'p';
       p.textContent = pct(t.prob);
       btn.append(tok, p);
+      if (t.id === nextId) {
+        btn.classList.add('next');
+        btn.title += ' (the actual next token)';
+        const mark = document.createElement('span');
+        mark.className = 'next-mark';
+        mark.textContent = '← next';
+        btn.append(mark);
+      }
       btn.addEventListener('click', () => v.onPin(t.id));
       li.append(btn);
       ol.append(li);
@@ -69,6 +80,14 @@ export function renderCellView(info: HTMLElement, lists: HTMLElement, v: CellVie
       ol.append(li);
     }
     box.append(h, ol);
+    if (nextId >= 0 && !tokens.some((t) => t.id === nextId)) {
+      const rank = grid.rank[cell];
+      const ce = grid.crossEntropy[cell];
+      const outside = document.createElement('div');
+      outside.className = 'next-outside';
+      outside.textContent = `Next token ${longTokenLabel(v.resp.pieces, nextId)}: rank ${rank ?? '—'}, ${ce === null || ce === undefined ? '—' : pct(Math.exp(-ce))}`;
+      box.append(outside);
+    }
     lists.append(box);
   }
 }
