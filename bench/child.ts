@@ -4,6 +4,8 @@ import { gpt2Forward } from './cases/forward.js';
 import { gpt2Training, stories260kTraining } from './cases/train.js';
 import { gpt2Eval, stories260kEval } from './cases/eval.js';
 import { gpt2Trajectory } from './cases/trajectory.js';
+import { webViewer } from './cases/web.js';
+import { gpt2CbeDirection, stories260kCbe } from './cases/cbe.js';
 import { stories260kWholeProcess } from './cases/startup.js';
 import { defaultRuntime } from '../src/node/runtime.js';
 
@@ -15,6 +17,9 @@ const cases: Record<string, () => Promise<unknown>> = {
   'eval-stories': stories260kEval,
   'eval-gpt2': gpt2Eval,
   trajectory: () => gpt2Trajectory(),
+  web: webViewer,
+  'cbe-stories': stories260kCbe,
+  'cbe-gpt2': gpt2CbeDirection,
   'startup-stories': () => stories260kWholeProcess(),
 };
 const fn = cases[process.argv[2] ?? ''];

@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { CaseResult } from './cases/common.js';
 
-const CASES = ['matmul', 'forward', 'train-stories', 'train-gpt2', 'eval-stories', 'eval-gpt2', 'trajectory', 'startup-stories'];
+const CASES = ['matmul', 'forward', 'train-stories', 'train-gpt2', 'eval-stories', 'eval-gpt2', 'trajectory', 'startup-stories', 'cbe-stories', 'cbe-gpt2', 'web'];
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? CASES.filter((c) => wanted.some((w) => c.includes(w))) : CASES;
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Runs the compiled CLI (built by `npm run build`, which `npm ci` runs through the prepare script).
-import { main } from '../dist/src/cli/main.js';
+// runAsProcess exits only after stdout has drained, so piped output is never cut off.
+import { runAsProcess } from '../dist/src/cli/main.js';
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+void runAsProcess(process.argv.slice(2));

@@ -35,3 +35,16 @@ export { evaluateLenses, type EvalResult, type MetricsLayout } from './eval/eval
 export { buildHeatmapOption } from './viz/heatmap-chart.js';
 export { trajectoryHeatmap, type ToHeatmapOptions } from './viz/trajectory-heatmap.js';
 export type { HeatmapData } from './viz/heatmap-data.js';
+// Applications of prediction trajectories (paper §5): injection detection, prediction depth, difficulty, overthinking.
+export { layerLogProbsAt } from './applications/layer-log-probs.js';
+export { auroc, rocCurve, bootstrapAuroc, type RocPoint } from './applications/roc.js';
+export { fitIsolationForest, isolationForestScore, averagePathLength } from './applications/isolation-forest.js';
+export { fitLof, lofScore } from './applications/lof.js';
+export { fitPca, pcaTransform } from './applications/pca.js';
+export { injectionFeatures, fitDetectors, scoreDetectors, splitNormal, evaluateScores } from './applications/injection.js';
+export { predictionDepth, tokenPredictionDepths } from './applications/depth.js';
+export { scoreChoices } from './applications/choices.js';
+export { spearman, iterationLearned, choiceDepths } from './applications/difficulty.js';
+export { overthinking, calibratedAccuracy, falseDemos, fewShotPrompt } from './applications/overthinking.js';
+export { buildLineChart, type LineChartSpec } from './viz/line-chart.js';
+export { renderTokenDepthHtml, renderTokenDepthSvg } from './viz/token-depth-figure.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { evaluateLenses } from '../../src/eval/evaluate.js';
 import { LogitLens, TunedLens } from '../../src/lens/lens.js';
 import { loadModel } from '../../src/node/load-model.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../../test/helpers/shared-data.js';
 import { makeGpt2Small } from '../make-gpt2-small.js';
 import { peakRssMb, type CaseResult } from './common.js';
 

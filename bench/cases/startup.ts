@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../../test/helpers/shared-data.js';
 import type { CaseResult } from './common.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { TunedLens } from '../../src/lens/lens.js';
 import { loadModel } from '../../src/node/load-model.js';
 import { trainLens, type TrainConfig } from '../../src/train/trainer.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../../test/helpers/shared-data.js';
 import { makeGpt2Small } from '../make-gpt2-small.js';
 import { forwardFlops, peakRssMb, type CaseResult } from './common.js';
 

@@ -19,17 +19,41 @@ export async function loadModelForCli(spec: string | undefined): Promise<Languag
   }
 }
 
-/** Token ids from `--ids 1,5,9` or from text through the model's tokenizer. */
+/** Exactly one input: text or `--ids` (checked before the model is loaded, so the mistake fails fast). */
+export function checkInputGiven(text: string | undefined, ids: string | undefined): void {
+  if (text !== undefined && ids !== undefined) throw new CliError('give either text or --ids, not both');
+  if (text === undefined && ids === undefined) throw new CliError('give the input text as an argument, or token ids with --ids');
+}
+
+/**
+ * Token ids from `--ids 1,5,9` or from text through the model's tokenizer, checked like the viewer checks a prompt:
+ * every id inside the vocabulary, and no more tokens than the model's context (a longer input would run on
+ * positions the model never saw, and print numbers without meaning).
+ */
 export function inputIds(model: LanguageModel, text: string | undefined, ids: string | undefined): number[] {
+  checkInputGiven(text, ids);
+  let out: number[];
   if (ids !== undefined) {
-    const parsed = ids.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-    if (parsed.length === 0 || parsed.some((v) => !Number.isInteger(v) || v < 0)) throw new CliError(`--ids must be a comma-separated list of non-negative integers, got "${ids}"`);
-    return parsed;
+    out = ids.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+    if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 0)) throw new CliError(`--ids must be a comma-separated list of non-negative integers, got "${ids}"`);
+    const V = model.config.vocabSize;
+    const outside = out.filter((v) => v >= V);
+    if (outside.length) throw new CliError(`--ids: token id${outside.length > 1 ? 's' : ''} ${outside.slice(0, 5).join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside the vocabulary of ${model.name} (0..${V - 1})`);
+  } else {
+    out = model.encode(text!);
+    if (out.length === 0) throw new CliError('the input text produced no tokens');
   }
-  if (text === undefined) throw new CliError('give the input text as an argument, or token ids with --ids');
-  const out = model.encode(text);
-  if (out.length === 0) throw new CliError('the input text produced no tokens');
+  const limit = model.config.maxPositions;
+  if (out.length > limit) {
+    throw new CliError(`the input is ${out.length} tokens long, but ${model.name} takes at most ${limit} tokens (its context length); shorten it by ${out.length - limit} tokens`);
+  }
   return out;
+}
+
+/** `--top-k` against the vocabulary: asking for more tokens than exist is a mistake, not a request to pad. */
+export function checkTopK(model: LanguageModel, topK: number): void {
+  const V = model.config.vocabSize;
+  if (topK > V) throw new CliError(`--top-k ${topK} is more than the ${V} tokens in the vocabulary of ${model.name}`);
 }
 
 /** The shortest decimal that reads back to the same float32 (like the golden files). */

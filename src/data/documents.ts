@@ -199,7 +199,7 @@ export function parseJsonlDocuments(text: string, source: string, field = 'text'
     if (!isObject(value)) throw new Error(`${source}:${lineNo}: expected a JSON object with a "${field}" field, got ${jsonType(value)}`);
     if (!(field in value)) {
       const keys = Object.keys(value);
-      throw new Error(`${source}:${lineNo}: no "${field}" field (keys: ${keys.length ? keys.join(', ') : 'none'}); choose the text field with the text-field option`);
+      throw new Error(`${source}:${lineNo}: no "${field}" field (keys: ${keys.length ? keys.join(', ') : 'none'}); choose the field with the textField option (command line: --text-field NAME)`);
     }
     const v = value[field];
     if (typeof v !== 'string') throw new Error(`${source}:${lineNo}: field "${field}" is ${jsonType(v)}, expected a string`);

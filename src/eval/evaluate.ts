@@ -67,10 +67,7 @@ function evalReduction(model: LanguageModel, options: EvalOptions, transferLens:
       const ceW = block.positionInput(CE_WEIGHTS, 'float32');
       const meanW = block.positionInput(MEAN_WEIGHTS, 'float32');
       // Σ over the block of x [.., B, tb] weighted per position.
-      const weighted = (x: Value, w: Value): Value => {
-        const lead = x.rank - 2;
-        return op.reduceSum(op.mul(x, w), Array.from({ length: 2 }, (_, i) => lead + i));
-      };
+      const weighted = (x: Value, w: Value): Value => op.reduceSum(op.mul(x, w), [x.rank - 2, x.rank - 1]);
       const nll = (logp: Value): Value => op.neg(op.gatherLast(logp, op.expand(next, logp.shape.slice(0, -1))));
       const outputs: Record<string, Value> = {};
       let finalLogp: Value | null = null;

@@ -16,6 +16,7 @@ import type { FileSystem, RandomAccessFile } from '../io/file-system.js';
 import type { HfConfig } from './hf-config.js';
 import { numel, type HostTensor, type WeightSource } from './weights.js';
 import { unknownTensorMessage } from './safetensors.js';
+import { SIZE_LIMITS, type SizeKind } from './config-checks.js';
 import { interleavedToHalfRotary } from '../models/weight-transforms.js';
 
 /** What the checkpoint header says, in llama2.c's own terms. */
@@ -172,9 +173,12 @@ function parseHeader(path: string, bytes: Uint8Array): Llama2cHeader {
     new Error(`${path}: not a valid llama2.c checkpoint: ${why} (header: dim=${dim}, hidden_dim=${hiddenDim}, n_layers=${nLayers}, ` +
       `n_heads=${nHeads}, n_kv_heads=${nKvHeads}, vocab_size=${vocabSize}, seq_len=${seqLen})`);
   // Real models are far below these bounds; they only catch garbage headers before we compute absurd sizes.
-  const LIMIT = 1 << 20;
-  for (const [k, v] of Object.entries({ dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen })) {
-    if (!(v > 0 && v <= LIMIT)) throw bad(`${k} = ${v} is out of range`);
+  const kinds: [string, number, SizeKind][] = [
+    ['dim', dim, 'width'], ['hidden_dim', hiddenDim, 'ffn'], ['n_layers', nLayers, 'layers'], ['n_heads', nHeads, 'heads'],
+    ['n_kv_heads', nKvHeads, 'heads'], ['vocab_size', vocabSize, 'vocab'], ['seq_len', seqLen, 'positions'],
+  ];
+  for (const [k, v, kind] of kinds) {
+    if (!(v > 0 && v <= SIZE_LIMITS[kind])) throw bad(`${k} = ${v} is out of range (1 to ${SIZE_LIMITS[kind]})`);
   }
   if (dim % nHeads !== 0) throw bad('dim is not a multiple of n_heads');
   if (nHeads % nKvHeads !== 0) throw bad('n_heads is not a multiple of n_kv_heads');
@@ -182,8 +186,12 @@ function parseHeader(path: string, bytes: Uint8Array): Llama2cHeader {
   return h;
 }
 
-/** Lays out every tensor: HF name → file offset and HF shape; returns the total size the file must have. */
-function layout(h: Llama2cHeader): { entries: Map<string, Entry>; fileSize: number } {
+/**
+ * Lays out every tensor: HF name → file offset and HF shape; returns the total size the file must have. With
+ * `sizeOnly` no entries are recorded, so the size can be checked against the file before a hostile header
+ * (2^20 layers) makes us build millions of entries.
+ */
+function layout(h: Llama2cHeader, sizeOnly = false): { entries: Map<string, Entry>; fileSize: number } {
   const { dim, hiddenDim: hid, nLayers: L, nHeads, nKvHeads, vocabSize: V, seqLen } = h;
   const headSize = dim / nHeads;
   const kvDim = headSize * nKvHeads;
@@ -193,11 +201,11 @@ function layout(h: Llama2cHeader): { entries: Map<string, Entry>; fileSize: numb
   /** A block of L tensors of `shape` stored one after the other; `name(i)` is layer i's HF name. */
   const perLayer = (name: (i: number) => string, shape: number[], ropeHeads = 0) => {
     const bytes = 4 * numel(shape);
-    for (let i = 0; i < L; i++) entries.set(name(i), { offset: pos + i * bytes, shape, ropeHeads });
+    if (!sizeOnly) for (let i = 0; i < L; i++) entries.set(name(i), { offset: pos + i * bytes, shape, ropeHeads });
     pos += L * bytes;
   };
   const single = (name: string, shape: number[]) => {
-    entries.set(name, { offset: pos, shape, ropeHeads: 0 });
+    if (!sizeOnly) entries.set(name, { offset: pos, shape, ropeHeads: 0 });
     pos += 4 * numel(shape);
   };
   const lp = (i: number) => `model.layers.${i}`;
@@ -232,7 +240,7 @@ function layout(h: Llama2cHeader): { entries: Map<string, Entry>; fileSize: numb
     mlp();
   }
   if (h.sharedClassifier) {
-    entries.set('lm_head.weight', { ...entries.get('model.embed_tokens.weight')! });
+    if (!sizeOnly) entries.set('lm_head.weight', { ...entries.get('model.embed_tokens.weight')! });
   } else {
     single('lm_head.weight', [V, dim]);
   }
@@ -248,14 +256,14 @@ export async function openLlama2cCheckpoint(fs: FileSystem, path: string): Promi
   const file = await fs.open(path);
   try {
     const header = parseHeader(path, await file.read(0, Math.min(file.size, V1_HEADER_BYTES)));
-    const { entries, fileSize } = layout(header);
+    const { fileSize } = layout(header, true);
     if (file.size !== fileSize) {
       throw new Error(
         `${path}: llama2.c checkpoint size does not match its header: expected ${fileSize} bytes, found ${file.size}` +
           (file.size < fileSize ? ' (the file is truncated)' : ' (extra bytes: not this format, or a different version)'),
       );
     }
-    const weights = new Llama2cWeights(file, entries, header.dim / header.nHeads);
+    const weights = new Llama2cWeights(file, layout(header).entries, header.dim / header.nHeads);
     return { config: hfConfig(header), header, weights };
   } catch (e) {
     await file.close();

@@ -164,7 +164,12 @@ function unpickle(b: Uint8Array, path: string): PValue {
   const readLine = (): string => {
     const nl = b.indexOf(0x0a, pos);
     if (nl < 0) fail('pickle GLOBAL operand is not newline-terminated (corrupt data.pkl)');
-    const s = decoder.decode(b.subarray(pos, nl));
+    let s: string;
+    try {
+      s = decoder.decode(b.subarray(pos, nl));
+    } catch {
+      return fail(`invalid UTF-8 in a pickle GLOBAL name at byte ${pos} (corrupt data.pkl)`);
+    }
     pos = nl + 1;
     return s;
   };
@@ -490,9 +495,9 @@ async function checkIsZip(file: RandomAccessFile): Promise<void> {
  * widened exactly), in the state dict's order. Honours storage offset, size and stride; non-contiguous tensors are
  * rejected. Never executes pickle code (see the module comment). Errors name the file.
  */
-export async function readTorchStateDict(fs: FileSystem, path: string): Promise<Record<string, HostTensor>> {
+export async function readTorchStateDict(fs: FileSystem, path: string, options: ReadTorchOptions = {}): Promise<Record<string, HostTensor>> {
   const file = await fs.open(path);
-  return readTorchStateDictFromFile(file);
+  return readTorchStateDictFromFile(file, options);
 }
 
 /** As `readTorchStateDict`, for bytes already in memory (e.g. a browser upload). */
@@ -500,8 +505,26 @@ export function parseTorchStateDict(bytes: Uint8Array, path: string): Promise<Re
   return readTorchStateDictFromFile(bytesAsRandomAccessFile(path, bytes));
 }
 
+/** data.pkl of a state dict is a few bytes per tensor; a larger one is not a state dict (or is a zip bomb). */
+const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
+
+/** What a state dict declares, before any tensor data is read. */
+export interface DeclaredTensor {
+  key: string;
+  shape: readonly number[];
+  dtype: TorchDType;
+}
+
+export interface ReadTorchOptions {
+  /**
+   * Called with the tensors the pickle declares, before their data is read: throw to refuse a file whose tensors
+   * are not what the caller expects (e.g. shapes a lens config does not allow), so nothing is inflated for it.
+   */
+  checkDeclared?: (tensors: readonly DeclaredTensor[]) => void;
+}
+
 /** As `readTorchStateDict`, for an open file; the file is closed when done. */
-export async function readTorchStateDictFromFile(file: RandomAccessFile): Promise<Record<string, HostTensor>> {
+export async function readTorchStateDictFromFile(file: RandomAccessFile, options: ReadTorchOptions = {}): Promise<Record<string, HostTensor>> {
   let zip: ZipReader;
   try {
     await checkIsZip(file);
@@ -513,12 +536,13 @@ export async function readTorchStateDictFromFile(file: RandomAccessFile): Promis
   try {
     const path = zip.path;
     const prefix = findArchivePrefix(zip);
-    const entries = parseStateDictPickle(await zip.read(`${prefix}data.pkl`), path);
+    const entries = parseStateDictPickle(await zip.read(`${prefix}data.pkl`, { maxBytes: MAX_PICKLE_BYTES }), path);
+    options.checkDeclared?.(entries.map(({ key, tensor }) => ({ key, shape: tensor.size, dtype: tensor.storage.dtype })));
 
     // torch ≥ 2.1 records the byte order; older files are little-endian by construction.
     let bigEndian = false;
     if (zip.has(`${prefix}byteorder`)) {
-      const order = (await zip.readText(`${prefix}byteorder`)).trim();
+      const order = (await zip.readText(`${prefix}byteorder`, { maxBytes: 16 })).trim();
       if (order !== 'little' && order !== 'big') throw new Error(`${path}: unknown byteorder record '${order}'`);
       bigEndian = order === 'big';
     }
@@ -541,7 +565,8 @@ export async function readTorchStateDictFromFile(file: RandomAccessFile): Promis
       if (!bytes) {
         const record = `${prefix}data/${storage.key}`;
         if (!zip.has(record)) throw new Error(`${what} refers to storage record '${record}', which is missing from the archive`);
-        bytes = await zip.read(record);
+        // The storage's declared size bounds what is read (and inflated) from its record.
+        bytes = await zip.read(record, { maxBytes: storage.numel * itemSize });
         if (bytes.length < storage.numel * itemSize) {
           throw new Error(`${path}: storage record '${record}' has ${bytes.length} bytes, but ${storage.numel} ${storage.dtype} elements need ${storage.numel * itemSize}`);
         }

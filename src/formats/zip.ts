@@ -84,6 +84,12 @@ export interface ZipReadOptions {
    * records they validate otherwise can turn it off.
    */
   verifyCrc?: boolean;
+  /**
+   * The most bytes the caller can use from this entry (e.g. what the tensors stored in it need). An entry that
+   * declares more is refused before anything is read; inflating stops as soon as the output would pass the declared
+   * size or this limit, so a small deflated entry cannot expand into gigabytes (a zip bomb).
+   */
+  maxBytes?: number;
 }
 
 function u16(b: Uint8Array, o: number): number {
@@ -187,6 +193,12 @@ export class ZipReader {
     const e = this.entry(name);
     const path = this.path;
     if (e.flags & 1) throw new Error(`${path}: zip entry '${name}' is encrypted, which is not supported`);
+    if (e.method !== METHOD_STORED && e.method !== METHOD_DEFLATE) {
+      throw new Error(`${path}: zip entry '${name}' uses compression method ${e.method}; only stored (0) and deflate (8) are supported`);
+    }
+    if (options.maxBytes !== undefined && e.uncompressedSize > options.maxBytes) {
+      throw new Error(`${path}: zip entry '${name}' declares ${e.uncompressedSize} bytes, but at most ${options.maxBytes} can be used from it; the file is corrupt or malicious`);
+    }
     const raw = await this.file.read(await this.dataOffset(name), e.compressedSize);
     let data: Uint8Array;
     if (e.method === METHOD_STORED) {
@@ -194,13 +206,9 @@ export class ZipReader {
         throw new Error(`${path}: stored zip entry '${name}' has compressed size ${e.compressedSize} but uncompressed size ${e.uncompressedSize}; the file is corrupt`);
       }
       data = raw;
-    } else if (e.method === METHOD_DEFLATE) {
-      data = await inflateRaw(raw, path, name);
-      if (data.length !== e.uncompressedSize) {
-        throw new Error(`${path}: zip entry '${name}' inflated to ${data.length} bytes, expected ${e.uncompressedSize}; the file is corrupt`);
-      }
     } else {
-      throw new Error(`${path}: zip entry '${name}' uses compression method ${e.method}; only stored (0) and deflate (8) are supported`);
+      // The declared size is the hard limit (already checked against maxBytes): one byte more is corruption.
+      data = await inflateRaw(raw, e.uncompressedSize, path, name);
     }
     if (options.verifyCrc !== false) {
       const c = crc32(data);
@@ -225,8 +233,12 @@ function hex32(v: number): string {
   return '0x' + v.toString(16).padStart(8, '0');
 }
 
-/** Inflates raw deflate data with the web-standard DecompressionStream (Node ≥ 20.12, all current browsers). */
-async function inflateRaw(data: Uint8Array, path: string, name: string): Promise<Uint8Array> {
+/**
+ * Inflates raw deflate data with the web-standard DecompressionStream (Node ≥ 20.12, all current browsers), chunk
+ * by chunk: output past the declared `size` stops the stream at once, so memory never exceeds what the entry
+ * declared (and nothing is allocated for a declared size the data never reaches).
+ */
+async function inflateRaw(data: Uint8Array, size: number, path: string, name: string): Promise<Uint8Array> {
   let ds: DecompressionStream;
   try {
     if (typeof DecompressionStream === 'undefined') throw new Error('DecompressionStream is not defined');
@@ -234,12 +246,36 @@ async function inflateRaw(data: Uint8Array, path: string, name: string): Promise
   } catch (e) {
     throw new Error(`${path}: zip entry '${name}' is deflate-compressed, but this runtime has no DecompressionStream('deflate-raw') (${(e as Error).message}); re-save the archive uncompressed`);
   }
+  const chunks: Uint8Array[] = [];
+  let filled = 0;
+  const reader = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(ds).getReader();
   try {
-    const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(ds);
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  } catch (e) {
-    throw new Error(`${path}: zip entry '${name}' could not be inflated: ${(e as Error).message}`);
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        throw new Error(`${path}: zip entry '${name}' could not be inflated: ${(e as Error).message}`);
+      }
+      if (chunk.done) break;
+      if (filled + chunk.value.length > size) {
+        throw new Error(`${path}: zip entry '${name}' inflates to more than its declared ${size} bytes; the file is corrupt or malicious (a zip bomb)`);
+      }
+      chunks.push(chunk.value);
+      filled += chunk.value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
   }
+  if (filled !== size) throw new Error(`${path}: zip entry '${name}' inflated to ${filled} bytes, expected ${size}; the file is corrupt`);
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Locates the (ZIP64) end-of-central-directory record and parses every central-directory entry. */

@@ -114,17 +114,21 @@ export const FUSED: FusedTable = {
     tier: 'fused',
     shape: ([q, k, v, bias], { numHeads }, fail) => {
       requireFloat(fail, q!, k!, v!, ...(bias ? [bias] : []));
-      if (q!.rank !== 3 || !sameShape(q!.shape, k!.shape) || !sameShape(q!.shape, v!.shape)) fail(`q, k, v must share one [B, T, H·hd] shape: ${q!.describe()}, ${k!.describe()}, ${v!.describe()}`);
+      // Keys/values may be longer than the queries (a key/value cache): k, v [B, Tk, H·hd].
+      if (q!.rank !== 3 || k!.rank !== 3 || !sameShape(k!.shape, v!.shape) || k!.shape[0] !== q!.shape[0] || k!.shape[2] !== q!.shape[2]) {
+        fail(`q must be [B, T, H·hd] and k, v one [B, Tk, H·hd] shape: ${q!.describe()}, ${k!.describe()}, ${v!.describe()}`);
+      }
       const [B, T, D] = q!.shape as [number, number, number];
+      const Tk = k!.shape[1]!;
       if (D % numHeads !== 0) fail(`${D} features do not split into ${numHeads} heads`);
-      if (bias && (bias.rank !== 4 || (bias.shape[0] !== 1 && bias.shape[0] !== B) || (bias.shape[1] !== 1 && bias.shape[1] !== numHeads) || bias.shape[2] !== T || bias.shape[3] !== T)) {
-        fail(`bias ${bias.describe()} must be [${B}|1, ${numHeads}|1, ${T}, ${T}]`);
+      if (bias && (bias.rank !== 4 || (bias.shape[0] !== 1 && bias.shape[0] !== B) || (bias.shape[1] !== 1 && bias.shape[1] !== numHeads) || bias.shape[2] !== T || bias.shape[3] !== Tk)) {
+        fail(`bias ${bias.describe()} must be [${B}|1, ${numHeads}|1, ${T}, ${Tk}]`);
       }
       return { shape: q!.shape, dtype: q!.dtype };
     },
     decompose: ([q, k, v, bias], { numHeads: H, scale, softcap }) => {
       const [B, T, D] = q!.shape as [number, number, number];
-      const heads = (x: Value): Value => op.reshape(x, [B, T, H, D / H]);
+      const heads = (x: Value): Value => op.reshape(x, [B, x.shape[1]!, H, D / H]);
       // Scaling q (T × hd values) instead of the scores (T × T) is the same product with fewer multiplies.
       const qh = op.transpose(scale !== 1 ? op.mul(heads(q!), scale) : heads(q!), [0, 2, 1, 3]);
       let scores = op.matmul(qh, op.transpose(heads(k!), [0, 2, 3, 1]));

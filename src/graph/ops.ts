@@ -260,14 +260,15 @@ export interface AttentionOptions {
   numKvHeads?: number;
   /** Multiplies q·k (usually 1/√head_dim). */
   scale: number;
-  /** Added to the scaled scores: [B|1, H|1, T, T], 0 / large negative for masking (causal, padding, windows), plus ALiBi. */
+  /** Added to the scaled scores: [B|1, H|1, T, Tk], 0 / large negative for masking (causal, padding, windows), plus ALiBi. */
   bias?: Value | null;
   /** Gemma-2 logit soft-capping: scores → cap·tanh(scores / cap) before the bias. */
   softcap?: number | null;
 }
 
 /**
- * Multi-head self-attention. q is [B, T, H·hd] and k, v [B, T, Hkv·hd], heads contiguous per position.
+ * Multi-head attention. q is [B, T, H·hd] and k, v [B, Tk, Hkv·hd] (Tk = T for self-attention, longer for a
+ * key/value cache), heads contiguous per position.
  * Lowers to onnxruntime's fused MultiHeadAttention kernel where it applies (float32, no soft-cap), else to
  * its decomposition; gradients flow through the decomposition either way.
  */

@@ -32,6 +32,9 @@ export interface RuntimeOptions {
   intraOpNumThreads?: number;
   /** How many compiled sessions to keep (least recently used are released). */
   maxCachedSessions?: number;
+  /** Hand onnxruntime pre-allocated output tensors to write into (onnxruntime-node: no second copy of large
+   * results). onnxruntime-web computes in WebAssembly memory and ignores them: set false there. Default true. */
+  preallocateOutputs?: boolean;
   /** Extra onnxruntime session options for every session (e.g. `{ enableProfiling: true, profileFilePrefix }` in bench/profile.ts). */
   sessionOptions?: InferenceSession.SessionOptions;
 }
@@ -121,6 +124,7 @@ export class CompiledGraph {
     readonly inputs: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
     readonly outputs: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
     private readonly reopen?: () => Promise<InferenceSession>,
+    private readonly preallocateOutputs = true,
   ) {
     this.session = Promise.resolve(session);
   }
@@ -155,14 +159,17 @@ export class CompiledGraph {
       ortFeeds[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
     }
     // Outputs are allocated here and handed to onnxruntime, which writes into them directly: no
-    // second copy of a large result (e.g. [T, vocab] logits) on the way to JavaScript.
-    const fetches: Record<string, Tensor> = {};
+    // second copy of a large result (e.g. [T, vocab] logits) on the way to JavaScript. onnxruntime-web
+    // computes in WebAssembly memory and returns its own tensors instead (preallocateOutputs: false).
     const out: Record<string, HostArray> = {};
-    for (const name of this.outputNames) {
-      const spec = this.outputs.get(name)!;
-      const data = allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
-      fetches[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
-      out[name] = { data, shape: [...spec.shape] };
+    const fetches: Record<string, Tensor> = {};
+    if (this.preallocateOutputs) {
+      for (const name of this.outputNames) {
+        const spec = this.outputs.get(name)!;
+        const data = allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
+        fetches[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
+        out[name] = { data, shape: [...spec.shape] };
+      }
     }
     this.inFlight++;
     try {
@@ -172,9 +179,12 @@ export class CompiledGraph {
         this.session.catch(() => (this.session = null));
       }
       const session = await this.session;
-      await session.run(ortFeeds, fetches).catch((e: unknown) => {
+      const results = await (this.preallocateOutputs ? session.run(ortFeeds, fetches) : session.run(ortFeeds)).catch((e: unknown) => {
         throw new Error(`onnxruntime failed running the graph computing ${describeOutputs(this.outputs.keys())}: ${firstLine(e)}`, { cause: e });
       });
+      if (!this.preallocateOutputs) {
+        for (const name of this.outputNames) out[name] = { data: results[name]!.data as HostData, shape: [...this.outputs.get(name)!.shape] };
+      }
     } finally {
       this.inFlight--;
       if (this.releaseWanted && this.inFlight === 0) void this.releaseNow().catch(() => undefined);
@@ -226,6 +236,7 @@ export class Runtime {
       maxCachedSessions: options.maxCachedSessions ?? 32,
       intraOpNumThreads: options.intraOpNumThreads,
       fallbackToCpu: options.fallbackToCpu ?? true,
+      preallocateOutputs: options.preallocateOutputs ?? true,
       sessionOptions: options.sessionOptions,
     };
   }
@@ -276,7 +287,7 @@ export class Runtime {
       this.admit(key, compiled!);
       return create();
     };
-    compiled = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs, reopen));
+    compiled = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs, reopen, this.options.preallocateOutputs));
     compiled.catch(() => this.cache.get(key) === compiled && this.cache.delete(key));
     this.admit(key, compiled);
     return compiled;

@@ -17,12 +17,32 @@ import {
   type HubOptions,
   type RepoType,
 } from './hub-client.js';
+import { bundledAssetsDir } from './model-source.js';
 
 export const DEFAULT_LENS_REPO_ID = 'AlignmentResearch/tuned-lens';
 export const DEFAULT_LENS_REPO_TYPE: RepoType = 'space';
 /** Folder in the lens repo that holds one sub-folder per model id. */
 export const LENS_SUBFOLDER = 'lens';
 const LENS_FILES = ['config.json', 'params.pt'] as const;
+
+/** `--lens default`: the tuned lens shipped in the package for the model (see assets/stories260K/tuned-lens/README.md). */
+export const DEFAULT_LENS = 'default';
+/** Model spec → the bundled lens folder under assets/. */
+const BUNDLED_LENSES: Readonly<Record<string, string>> = { stories260K: 'stories260K/tuned-lens' };
+
+/** The folder of the lens shipped for `modelName`; throws, naming the models that have one, when there is none. */
+export function bundledLensDir(modelName: string): string {
+  const rel = BUNDLED_LENSES[modelName];
+  if (rel === undefined) {
+    throw new Error(`--lens ${DEFAULT_LENS}: no tuned lens is shipped for "${modelName}" (only for ${Object.keys(BUNDLED_LENSES).join(', ')}); pass a lens folder or a pretrained id`);
+  }
+  return nodePath.join(bundledAssetsDir(), ...rel.split('/'));
+}
+
+/** The shipped lens for `modelName`, or null. */
+export function bundledLensFor(modelName: string): string | null {
+  return BUNDLED_LENSES[modelName] === undefined ? null : bundledLensDir(modelName);
+}
 
 export interface ResolveLensOptions extends HubOptions {
   /** Default `TUNED_LENS_REPO_ID`, else AlignmentResearch/tuned-lens. */

@@ -1,11 +1,11 @@
 /**
- * Turns what a user typed for "the model" into local files: a local folder or checkpoint, the bundled
- * `stories260K` test model, or a Hugging Face Hub id that is downloaded (cache first) on demand.
+ * Turns what a user typed for "the model" into local files: a local folder or checkpoint, the `stories260K`
+ * model shipped inside the package (`assets/stories260K`), or a Hugging Face Hub id that is downloaded (cache
+ * first) on demand. Nothing here looks at the project's test data.
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sharedDir } from '../shared-data.js';
 import {
   HubError,
   downloadFile,
@@ -61,7 +61,7 @@ let cachedPackageRoot: string | undefined;
 export function packageRoot(): string {
   if (cachedPackageRoot) return cachedPackageRoot;
   const here = fileURLToPath(import.meta.url);
-  // Synchronous on purpose: runs once, and keeps sharedDataDir() usable in synchronous code.
+  // Synchronous on purpose: runs once, and keeps the bundled-asset paths usable in synchronous code.
   for (let dir = nodePath.dirname(here); ; ) {
     if (existsSync(nodePath.join(dir, 'package.json'))) return (cachedPackageRoot = dir);
     const parent = nodePath.dirname(dir);
@@ -70,18 +70,19 @@ export function packageRoot(): string {
   }
 }
 
-/** The shared data folder as an absolute path: an explicit `TUNED_LENS_SHARED` is taken relative to the
- * working directory (as users expect of a path they typed); the built-in relative default is relative to
- * the package root, so it works from any working directory. */
-export function sharedDataDir(env: Env = globalThis.process?.env ?? {}): string {
-  if (env.TUNED_LENS_SHARED) return nodePath.resolve(env.TUNED_LENS_SHARED);
-  return nodePath.resolve(packageRoot(), sharedDir(env));
+/** The package's bundled assets: the default model and its tuned lens (see assets/stories260K/README.md). */
+export function bundledAssetsDir(): string {
+  return nodePath.join(packageRoot(), 'assets');
 }
 
-/** Where a local copy of `stories260K` is expected: `$TUNED_LENS_MODELS/stories260K`, else `<shared>/models/stories260K`. */
-export function localStories260KDir(env: Env = globalThis.process?.env ?? {}): string {
-  if (env.TUNED_LENS_MODELS) return nodePath.resolve(env.TUNED_LENS_MODELS, 'stories260K');
-  return nodePath.join(sharedDataDir(env), 'models', 'stories260K');
+/** The stories260K copy shipped with the package. */
+export function bundledStories260KDir(): string {
+  return nodePath.join(bundledAssetsDir(), 'stories260K');
+}
+
+/** A models folder the user chose with `$TUNED_LENS_MODELS` (then the bundled copy is not used), or null. */
+export function userStories260KDir(env: Env = globalThis.process?.env ?? {}): string | null {
+  return env.TUNED_LENS_MODELS ? nodePath.resolve(env.TUNED_LENS_MODELS, 'stories260K') : null;
 }
 
 /** Finds a llama2.c tokenizer next to `checkpoint`: usual names first, else the only `tok*.bin` there. */
@@ -103,11 +104,18 @@ async function explicitTokenizer(opts: ResolveModelOptions): Promise<string | un
 
 async function resolveLlama2cFile(file: string, opts: ResolveModelOptions): Promise<ModelSource> {
   const checkpoint = nodePath.resolve(file);
+  const base = nodePath.basename(checkpoint);
+  if (/^tok.*\.bin$/i.test(base) || base === 'tokenizer.bin') {
+    throw new Error(
+      `${checkpoint} is a llama2.c tokenizer file, not a model checkpoint: give the checkpoint (e.g. stories260K.bin) ` +
+        `or the folder holding both as the model; the tokenizer beside it is found by itself.`,
+    );
+  }
   const tokenizer = (await explicitTokenizer(opts)) ?? (await findLlama2cTokenizer(nodePath.dirname(checkpoint), checkpoint));
   if (!tokenizer) {
     throw new Error(
       `llama2.c checkpoint ${checkpoint} has no tokenizer next to it (looked for ${LLAMA2C_TOKENIZER_NAMES.join(', ')} ` +
-        `or a single tok*.bin in ${nodePath.dirname(checkpoint)}); pass the tokenizer file explicitly.`,
+        `or a single tok*.bin in ${nodePath.dirname(checkpoint)}); copy the tokenizer into that folder under one of those names.`,
     );
   }
   return { kind: 'llama2c', checkpoint, tokenizer };
@@ -148,8 +156,7 @@ async function resolveLocalFolder(dir: string, opts: ResolveModelOptions): Promi
 }
 
 async function resolveStories260K(opts: ResolveModelOptions): Promise<ModelSource> {
-  const env = envOf(opts);
-  const local = localStories260KDir(env);
+  const local = userStories260KDir(envOf(opts)) ?? bundledStories260KDir();
   const checkpoint = nodePath.join(local, 'stories260K.bin');
   const tokenizer = nodePath.join(local, 'tok512.bin');
   if ((await isFile(checkpoint)) && (await isFile(tokenizer))) return { kind: 'llama2c', checkpoint, tokenizer };
@@ -163,7 +170,7 @@ async function resolveStories260K(opts: ResolveModelOptions): Promise<ModelSourc
     };
   } catch (e) {
     if (e instanceof HubError) {
-      throw new HubError(e.code, `stories260K is not at ${local} (set TUNED_LENS_MODELS or TUNED_LENS_SHARED to a folder holding it), and fetching it failed:\n${e.message}`, { cause: e });
+      throw new HubError(e.code, `stories260K is not at ${local} (set TUNED_LENS_MODELS to a folder holding stories260K/), and fetching it failed:\n${e.message}`, { cause: e });
     }
     throw e;
   }
@@ -270,7 +277,8 @@ async function resolveHubModel(repo: string, revision: string, opts: ResolveMode
  * Resolves a model spec, in this order:
  * 1. an existing local folder (Hugging Face layout, or a llama2.c checkpoint + tokenizer);
  * 2. an existing local `.bin` file (llama2.c; tokenizer next to it or `opts.tokenizer`);
- * 3. `stories260K`: `$TUNED_LENS_MODELS/stories260K`, else `<shared>/models/stories260K`, else the Hub;
+ * 3. `stories260K`: `$TUNED_LENS_MODELS/stories260K` when that variable is set, else the copy in the package;
+ *    the Hub when neither holds it;
  * 4. a Hub id `org/name[@revision]` (or `name`), downloaded into the cache.
  */
 export async function resolveModel(spec: string, opts: ResolveModelOptions = {}): Promise<ModelSource> {

@@ -21,5 +21,7 @@ export interface FileSystem {
   /** Writes to a temporary file beside `path`, then renames it: readers never see half a file. */
   writeAtomic(path: string, data: Uint8Array | string): Promise<void>;
   mkdirp(dir: string): Promise<void>;
+  /** Deletes a file (no error when it is absent). Optional: read-only file systems leave it out. */
+  remove?(path: string): Promise<void>;
   join(...parts: string[]): string;
 }

@@ -7,11 +7,16 @@
  *
  * We also write and prefer `params.safetensors` (same keys, float32): it needs no pickle parsing and can be read
  * lazily. `params.pt` is still written so that the reference Python package can load our lenses.
+ *
+ * The files of one folder always agree: `params.safetensors` is written last and its metadata records the sha256
+ * of the `config.json` and `params.pt` written with it; the reader checks them, so a folder where an interrupted
+ * write left new and old files side by side is refused instead of loaded half-new.
  */
 import type { FileSystem } from '../io/file-system.js';
 import { openSafetensors, serializeSafetensors } from '../formats/safetensors.js';
 import { readTorchStateDict, serializeTorchStateDict } from '../formats/torch-pickle.js';
 import type { HostTensor } from '../formats/weights.js';
+import { SIZE_LIMITS } from '../formats/config-checks.js';
 
 /** `config.json` of a tuned lens; field names are the JSON keys, in the order the reference writes them. */
 export interface TunedLensConfig {
@@ -49,6 +54,28 @@ const CONFIG_FILE = 'config.json';
 const SAFETENSORS_FILE = 'params.safetensors';
 const TORCH_FILE = 'params.pt';
 const LENS_TYPE = 'linear_tuned_lens';
+/** `params.safetensors` metadata keys: the sha256 of the files written together with it. */
+const CONFIG_SHA256 = 'config_sha256';
+const TORCH_SHA256 = 'params_pt_sha256';
+
+/** sha256 through WebCrypto (Node 20 and browsers alike; core code imports no node:crypto). */
+async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
+  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : (bytes as Uint8Array<ArrayBuffer>);
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', data));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Throws when `path` does not have the sha256 `params.safetensors` recorded for it. */
+async function checkRecordedHash(fs: FileSystem, path: string, recorded: string | undefined, stPath: string): Promise<void> {
+  if (recorded === undefined || !(await fs.exists(path))) return;
+  const actual = await sha256Hex(await fs.readBytes(path));
+  if (actual !== recorded) {
+    throw new Error(
+      `${path} is not the file written together with ${stPath} (sha256 ${actual.slice(0, 12)}…, recorded ${recorded.slice(0, 12)}…): ` +
+        `the lens folder holds files from different writes, probably an interrupted one. Write the lens again, or delete the folder.`,
+    );
+  }
+}
 
 /** The dataclass fields of the reference `TunedLensConfig`, in declaration order (= json.dump order). */
 const CONFIG_KEYS = [
@@ -95,9 +122,11 @@ export function parseLensConfig(json: unknown, path: string, warn: WarnFn = defa
     if (!(key in raw)) throw new Error(`${path}: missing required config key '${key}'`);
     return raw[key];
   };
-  const positiveInt = (key: string): number => {
+  // Bounded like every model size, so that `num_hidden_layers: 1e9` fails here and not in an allocation.
+  const size = (key: string, kind: 'layers' | 'width'): number => {
     const v = required(key);
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) bad(key, 'a positive integer');
+    if ((v as number) > SIZE_LIMITS[kind]) throw new Error(`${path}: config key '${key}' is ${v as number}, more than any model has (at most ${SIZE_LIMITS[kind]})`);
     return v as number;
   };
   const nullableString = (key: string): string | null => {
@@ -116,8 +145,8 @@ export function parseLensConfig(json: unknown, path: string, warn: WarnFn = defa
   if (lensType !== LENS_TYPE) throw new Error(`${path}: unsupported lens_type '${String(lensType)}' (only '${LENS_TYPE}' is supported)`);
   return {
     base_model_name_or_path: name as string,
-    d_model: positiveInt('d_model'),
-    num_hidden_layers: positiveInt('num_hidden_layers'),
+    d_model: size('d_model', 'width'),
+    num_hidden_layers: size('num_hidden_layers', 'layers'),
     bias: bias as boolean,
     base_model_revision: nullableString('base_model_revision'),
     unembed_hash: nullableString('unembed_hash'),
@@ -215,6 +244,8 @@ function toTranslators(config: TunedLensConfig, get: (name: string) => HostTenso
 export interface ReadLensOptions {
   /** Receives warnings such as ignored config keys (default: console.warn). */
   warn?: WarnFn;
+  /** Called with the parsed config before any parameter is read: throw to refuse a lens for another model early. */
+  checkConfig?: (config: TunedLensConfig, configPath: string) => void;
 }
 
 /**
@@ -225,12 +256,16 @@ export async function readLensFolder(fs: FileSystem, dir: string, options: ReadL
   if (!(await fs.isDirectory(dir))) throw new Error(`${dir}: lens folder not found (expected a directory with ${CONFIG_FILE} and ${TORCH_FILE} or ${SAFETENSORS_FILE})`);
   const configPath = fs.join(dir, CONFIG_FILE);
   if (!(await fs.exists(configPath))) throw new Error(`${configPath}: not found; a lens folder needs ${CONFIG_FILE}`);
-  const config = parseLensConfig(await fs.readText(configPath), configPath, options.warn);
+  const configText = await fs.readText(configPath);
+  const config = parseLensConfig(configText, configPath, options.warn);
+  options.checkConfig?.(config, configPath);
 
   const stPath = fs.join(dir, SAFETENSORS_FILE);
   if (await fs.exists(stPath)) {
     const src = await openSafetensors(fs, stPath);
     try {
+      await checkRecordedHash(fs, configPath, src.metadata[CONFIG_SHA256], stPath);
+      await checkRecordedHash(fs, fs.join(dir, TORCH_FILE), src.metadata[TORCH_SHA256], stPath);
       checkParameters(config, src.names(), (n) => src.shape(n), stPath);
       const tensors = new Map<string, HostTensor>();
       for (const n of lensParameterNames(config)) tensors.set(n, await src.readFloat32(n));
@@ -242,8 +277,13 @@ export async function readLensFolder(fs: FileSystem, dir: string, options: ReadL
 
   const ptPath = fs.join(dir, TORCH_FILE);
   if (await fs.exists(ptPath)) {
-    const sd = await readTorchStateDict(fs, ptPath);
-    checkParameters(config, Object.keys(sd), (n) => sd[n]!.shape, ptPath);
+    // Names and shapes are checked before any data is read, so a params.pt cannot make us inflate more than the lens needs.
+    const sd = await readTorchStateDict(fs, ptPath, {
+      checkDeclared: (ts) => {
+        const shapes = new Map(ts.map((t) => [t.key, t.shape]));
+        checkParameters(config, [...shapes.keys()], (n) => shapes.get(n)!, ptPath);
+      },
+    });
     return { config, translators: toTranslators(config, (n) => sd[n]!), paramsPath: ptPath };
   }
   throw new Error(`${dir}: lens folder has neither ${SAFETENSORS_FILE} nor ${TORCH_FILE}`);
@@ -252,8 +292,9 @@ export async function readLensFolder(fs: FileSystem, dir: string, options: ReadL
 /**
  * Writes a lens folder readable both by `readLensFolder` and by the reference Python package: `params.safetensors`,
  * `params.pt` (byte-identical to what torch 1.13's `torch.save` writes for the same float32 tensors) and
- * `config.json` (byte-identical to the reference's json.dump). Each file is written atomically; config.json last, so
- * a folder that has a config.json also has its parameters.
+ * `config.json` (byte-identical to the reference's json.dump). Each file is written atomically, in the order
+ * params.pt, config.json, params.safetensors (which records the sha256 of the other two, see the file comment);
+ * temporary files that killed writes left in the folder are removed.
  */
 export async function writeLensFolder(fs: FileSystem, dir: string, config: TunedLensConfig, translators: readonly Translator[]): Promise<void> {
   // Round-trip the config through the parser so that nothing invalid is ever written.
@@ -273,7 +314,20 @@ export async function writeLensFolder(fs: FileSystem, dir: string, config: Tuned
   }
 
   await fs.mkdirp(dir);
-  await fs.writeAtomic(fs.join(dir, SAFETENSORS_FILE), serializeSafetensors(sd));
-  await fs.writeAtomic(fs.join(dir, TORCH_FILE), serializeTorchStateDict(sd, 'params'));
-  await fs.writeAtomic(fs.join(dir, CONFIG_FILE), serializeLensConfig(cfg));
+  const torchBytes = serializeTorchStateDict(sd, 'params');
+  const configText = serializeLensConfig(cfg);
+  await fs.writeAtomic(fs.join(dir, TORCH_FILE), torchBytes);
+  await fs.writeAtomic(fs.join(dir, CONFIG_FILE), configText);
+  const recorded = { [CONFIG_SHA256]: await sha256Hex(configText), [TORCH_SHA256]: await sha256Hex(torchBytes) };
+  await fs.writeAtomic(fs.join(dir, SAFETENSORS_FILE), serializeSafetensors(sd, recorded));
+  await removeStaleTemporaries(fs, dir);
+}
+
+/** Deletes `<lens file>.tmp-…` files (what `writeAtomic` leaves behind when the process is killed mid-write). */
+async function removeStaleTemporaries(fs: FileSystem, dir: string): Promise<void> {
+  if (!fs.remove) return;
+  const prefixes = [CONFIG_FILE, TORCH_FILE, SAFETENSORS_FILE].map((f) => `${f}.tmp-`);
+  for (const name of await fs.list(dir)) {
+    if (prefixes.some((p) => name.startsWith(p))) await fs.remove(fs.join(dir, name));
+  }
 }

@@ -5,6 +5,7 @@
  */
 import type { Value } from '../graph/graph.js';
 import * as op from '../graph/ops.js';
+import { decomposition, isFused } from '../graph/op-set.js';
 import type { ModelConfig, NormSpec, ResidualKind } from './model-config.js';
 import { W } from './load-weights.js';
 import type { PositionValues, WeightInputs } from './graph-inputs.js';
@@ -53,7 +54,7 @@ export function attention(cfg: ModelConfig, w: WeightInputs, i: number, x: Value
   const { nHeads: H, nKvHeads: Hkv, headDim: hd } = cfg;
   const key = (p: string): string => W.layer(i, p);
   const qkv = op.linear(x, w.get(key('qkv.w')), w.maybe(key('qkv.b')));
-  // Heads stay in [B, T, heads, hd] layout: the fused kernel wants it, and it needs no transposes.
+  // Heads stay in [B, T, heads, hd] layout (no transposes); attention takes them flat as [B, T, heads·hd].
   const heads = (start: number, n: number): Value => op.reshape(op.slice(qkv, 2, start, start + n * hd), [B, T, n, hd]);
   let q = heads(0, H);
   let k = heads(H * hd, Hkv);
@@ -66,28 +67,21 @@ export function attention(cfg: ModelConfig, w: WeightInputs, i: number, x: Value
     q = applyRotary(q, pos.cos!, pos.sin!, cfg.position.rotaryDim);
     k = applyRotary(k, pos.cos!, pos.sin!, cfg.position.rotaryDim);
   }
-  if (Hkv !== H) {
-    // Grouped-query attention: query head h reads kv head floor(h / (H / Hkv)).
-    const rep = H / Hkv;
-    const repeat = (t: Value): Value => op.reshape(op.expand(op.reshape(t, [B, T, Hkv, 1, hd]), [B, T, Hkv, rep, hd]), [B, T, H, hd]);
-    k = repeat(k);
-    v = repeat(v);
-  }
   const scale = cfg.attnScale / (cfg.scaleByInverseLayer ? i + 1 : 1);
   const mask = pos.masks.get(cfg.localWindow[i] ?? null)!;
   const bias = pos.alibi ? op.add(mask, pos.alibi) : mask;
-  let ctx: Value;
-  // The fused kernel cannot soft-cap scores, so capped models always take the decomposed form.
-  if (pos.fusedAttention && cfg.attnSoftcap === null) {
-    ctx = op.fusedAttention(op.reshape(q, [B, T, H * hd]), op.reshape(k, [B, T, H * hd]), op.reshape(v, [B, T, H * hd]), bias, H, scale);
-  } else {
-    // Scaling q (T × hd values) instead of the scores (T × T) is the same product with fewer multiplies.
-    const qh = op.transpose(scale !== 1 ? op.mul(q, scale) : q, [0, 2, 1, 3]);
-    const kh = op.transpose(k, [0, 2, 3, 1]);
-    const scores = op.matmul(qh, kh);
-    const probs = op.maskedSoftmax(cfg.attnSoftcap === null ? scores : softcap(scores, cfg.attnSoftcap), bias);
-    ctx = op.reshape(op.transpose(op.matmul(probs, op.transpose(v, [0, 2, 1, 3])), [0, 2, 1, 3]), [B, T, H * hd]);
+  const past = pos.past?.get(i);
+  if (past) {
+    // Decoding with a cache: the new key/value goes into its slot, attention reads every slot.
+    k = op.add(op.mul(past.k, past.keep), op.mul(k, past.write));
+    v = op.add(op.mul(past.v, past.keep), op.mul(v, past.write));
+    past.present = { k, v };
   }
+  const flat = (t: Value, n: number): Value => op.reshape(t, [B, t.shape[1]!, n * hd]);
+  // Grouped-query attention: query head h reads kv head floor(h / (H / Hkv)).
+  const attn = op.attention(flat(q, H), flat(k, Hkv), flat(v, Hkv), { numHeads: H, numKvHeads: Hkv, scale, bias, softcap: cfg.attnSoftcap });
+  // Gradients flow through either form; the explicit decomposition keeps the fused kernel out of the graph.
+  const ctx = !pos.fusedAttention && isFused(attn) ? decomposition(attn).output : attn;
   return op.linear(ctx, w.get(key('o.w')), w.maybe(key('o.b')));
 }
 

@@ -41,12 +41,28 @@ export class WeightInputs {
 /** Position-dependent graph inputs; built by `positionInputs` and fed from position-inputs.ts. */
 export interface PositionValues {
   masks: Map<number | null, Value>;
-  /** Use onnxruntime's fused attention kernel (forward only); false builds the differentiable decomposition. */
+  /** Use the fused attention op (onnxruntime's kernel where it applies); false builds its decomposition explicitly. */
   fusedAttention: boolean;
   positionIds?: Value;
   cos?: Value;
   sin?: Value;
   alibi?: Value;
+  /** Key/value caches by block index, for one-token decoding steps (src/surgery/kv-cache.ts). */
+  past?: Map<number, PastKeyValues>;
+}
+
+/**
+ * A block's key/value cache of `capacity` slots: `k`, `v` [B, capacity, kv heads, hd] (after rotary and
+ * q/k norms). The step's new key/value goes to the slot where `write` ([1, capacity, 1, 1], one-hot) is 1
+ * (`keep` = 1 − write); the attention piece then attends over all slots (the mask hides unused ones) and
+ * stores the updated cache in `present`, which the caller returns as graph outputs.
+ */
+export interface PastKeyValues {
+  k: Value;
+  v: Value;
+  write: Value;
+  keep: Value;
+  present?: { k: Value; v: Value };
 }
 
 export function positionInputs(g: Graph, cfg: ModelConfig, B: number, T: number, fusedAttention = true): PositionValues {

@@ -4,7 +4,7 @@
  * drop or repeat them), and the extra graph inputs an edit may declare (a mean vector, a direction).
  *
  * Edits change the graph, not the numbers after the fact: the model runs on from the edited value, and
- * gradients (built with `fusedAttention: false`) flow through the edit like through any other op.
+ * gradients flow through the edit like through any other op.
  */
 import type { Graph, Value } from '../graph/graph.js';
 import type { HostData } from '../graph/runtime.js';
@@ -59,7 +59,7 @@ export interface ForwardEdits {
 export interface ForwardOptions {
   /** false: stop after the final norm (logits = the normed residual). */
   logits?: boolean;
-  /** true (default): onnxruntime's fused attention kernel, forward only; false: the differentiable decomposition. */
+  /** true (default): the fused attention op (onnxruntime's kernel where it applies); false: its decomposition, built explicitly. Both differentiate. */
   fusedAttention?: boolean;
   /** Block indices to run in order (omit = delete, repeat = duplicate); default 0..L−1. */
   plan?: readonly number[];

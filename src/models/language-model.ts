@@ -16,7 +16,7 @@ import { positionInputs, WeightInputs, type PositionValues } from './graph-input
 export interface ForwardResult {
   /** [B, T, vocab] */
   logits: HostArray;
-  /** L + 1 arrays of [B, T, d] (HF indexing; the last is after the final norm). */
+  /** L + 1 arrays of [B, T, d] (HF indexing; the last is after the final norm); plan length + 1 with a block plan. */
   hiddenStates: HostArray[];
   /** [B, T, d] residual before the final norm. */
   finalNormInput: HostArray;
@@ -56,7 +56,7 @@ export class LanguageModel {
 
   /**
    * Declares the forward pass for `batch` in a new graph; add outputs and run it with `run`. Options:
-   * a block plan, edits at the named sites, and `fusedAttention: false` to differentiate through attention.
+   * a block plan, edits at the named sites, and `fusedAttention: false` for attention built as its decomposition.
    */
   buildGraph(batch: Batch, options: ForwardOptions = {}): ModelGraph {
     const [B, T] = batchShape(batch);
@@ -177,11 +177,14 @@ export class LanguageModel {
     return { data: logits, shape: [B, T, V] };
   }
 
-  /** Greedy continuation (no KV cache: one full forward per step, fine for short demos and tests). */
-  async generateGreedy(ids: number[], newTokens: number): Promise<number[]> {
+  /**
+   * Greedy continuation (no KV cache: one full forward per step, fine for short demos and tests); with
+   * a block plan or edits (whose extra inputs carry their data), the edited model generates.
+   */
+  async generateGreedy(ids: number[], newTokens: number, options: Omit<ForwardOptions, 'logits'> = {}): Promise<number[]> {
     const out = [...ids];
     for (let s = 0; s < newTokens; s++) {
-      const mg = this.buildGraph({ ids: [out] });
+      const mg = this.buildGraph({ ids: [out] }, options);
       const last = mg.forward.logits;
       const r = await this.run(mg, { logits: last });
       const V = this.config.vocabSize;

@@ -3,6 +3,7 @@
  */
 import type { FileSystem } from '../io/file-system.js';
 import type { Runtime } from '../graph/runtime.js';
+import { checkModelSizes } from '../formats/config-checks.js';
 import { readHfConfig } from '../formats/hf-config.js';
 import { openLlama2cCheckpoint } from '../formats/llama2c.js';
 import { openSafetensorsCheckpoint } from '../formats/safetensors.js';
@@ -12,6 +13,8 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { LanguageModel } from './language-model.js';
 import { loadWeights } from './load-weights.js';
 import { architectureFor } from './registry.js';
+import type { Architecture } from './architecture.js';
+import type { ModelConfig } from './model-config.js';
 
 export type LoadableSource = { kind: 'hf-folder'; dir: string } | { kind: 'llama2c'; checkpoint: string; tokenizer: string };
 
@@ -33,12 +36,23 @@ export async function loadModelFrom(fs: FileSystem, source: LoadableSource, runt
     where = fs.join(source.dir, 'config.json');
   }
   try {
-    const arch = architectureFor(hf.model_type, where);
-    const cfg = arch.parseConfig(hf);
+    const { arch, cfg } = parseModelConfig(hf, where);
+    checkModelSizes(cfg, where, weights.names(), weights.path);
     const tensors = await loadWeights(arch, cfg, weights);
     return new LanguageModel(name ?? where, cfg, arch, tensors, tokenizer ?? new IdsOnlyTokenizer(cfg.vocabSize), runtime);
   } finally {
     await weights.close();
+  }
+}
+
+/** The architecture and normalised config of an HF config; errors name `where` (the config file). */
+export function parseModelConfig(hf: Record<string, unknown>, where: string): { arch: Architecture; cfg: ModelConfig } {
+  const arch = architectureFor(hf.model_type, where);
+  try {
+    return { arch, cfg: arch.parseConfig(hf) };
+  } catch (e) {
+    const message = (e as Error).message;
+    throw message.includes(where) ? e : new Error(`${where}: ${message}`, { cause: e });
   }
 }
 

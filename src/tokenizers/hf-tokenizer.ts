@@ -8,6 +8,7 @@
  */
 import { Tokenizer as HfJsTokenizerClass } from '@huggingface/tokenizers';
 import type { FileSystem } from '../io/file-system.js';
+import { describeValue, SIZE_LIMITS } from '../formats/config-checks.js';
 import type { Tokenizer } from './tokenizer.js';
 
 /**
@@ -58,6 +59,7 @@ export class HfTokenizer implements Tokenizer {
     if (!isObject(tokenizerJson) || !isObject(tokenizerJson.model)) {
       throw new Error(`${source}: tokenizer.json has no "model" object`);
     }
+    checkTokenIds(tokenizerJson, source);
     // The library requires these keys to be present (null is fine); minimal hand-written files may omit them.
     const json: Record<string, unknown> = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...tokenizerJson };
     // It also expects special tokens in the config as plain strings.
@@ -125,6 +127,23 @@ export class HfTokenizer implements Tokenizer {
     const p = this.tok.id_to_token(id);
     if (p === undefined) throw new Error(`${this.source}: token id ${id} is not in the vocabulary (size ${this.vocabSize})`);
     return p;
+  }
+}
+
+/**
+ * Token ids must be small integers: the library sizes its id → token table by the largest id, so one id of 1e9 in a
+ * corrupt or hostile file costs gigabytes and minutes. Real vocabularies are dense (ids 0..n-1, a few holes at most).
+ */
+function checkTokenIds(json: Record<string, unknown>, source: string): void {
+  const ids: [string, unknown][] = [];
+  const vocab = (json.model as Record<string, unknown>).vocab;
+  if (isObject(vocab)) for (const [token, id] of Object.entries(vocab)) ids.push([token, id]);
+  if (Array.isArray(json.added_tokens)) for (const t of json.added_tokens) if (isObject(t)) ids.push([String(t.content), t.id]);
+  const limit = Math.min(SIZE_LIMITS.vocab, 2 * ids.length + 1024);
+  for (const [token, id] of ids) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= limit) {
+      throw new Error(`${source}: token ${JSON.stringify(token.slice(0, 40))} has id ${describeValue(id)}; ids must be integers from 0 to ${limit - 1} for a vocabulary of ${ids.length} entries`);
+    }
   }
 }
 

@@ -5,15 +5,11 @@
  * Clients choose a model and a tuned lens by index into the configured lists, never by path, so the
  * server only ever opens what its operator configured.
  */
-import { existsSync } from 'node:fs';
-import * as nodePath from 'node:path';
 import * as op from '../graph/ops.js';
 import { LogitLens, type Lens, type TunedLens } from '../lens/lens.js';
 import { allRows, reduceLensRows, scatterBlock, type RowReduction } from '../lens/rows.js';
 import type { LanguageModel } from '../models/language-model.js';
 import type { ProgressCallback } from '../hub/hub-client.js';
-import { loadModel as defaultLoadModel } from '../node/load-model.js';
-import { loadTunedLens as defaultLoadLens } from '../node/load-lens.js';
 import { computeTrajectory, type TrajectoryData } from '../trajectory/compute.js';
 import { jsOf, klOf, tvOf } from '../trajectory/row-statistics.js';
 import {
@@ -51,10 +47,15 @@ export interface ViewerSources {
   maxTokens?: number;
 }
 
-/** Injectable loaders, so tests can count loads or substitute fakes. */
+/**
+ * How specs become models and lenses: Node loads from disk and the Hub (viewer/node-loaders.ts), the
+ * static web build from URLs, the Hub and picked files (web/). Injectable, so tests can count loads too.
+ */
 export interface EngineLoaders {
   loadModel(spec: string, onProgress: ProgressCallback): Promise<LanguageModel>;
   loadLens(model: LanguageModel, spec: string, onProgress: ProgressCallback): Promise<TunedLens>;
+  /** A short name for a spec, as the page shows it. */
+  displayName(spec: string): string;
 }
 
 export const DEFAULT_LIMITS: ViewerLimits = { maxBodyBytes: 64 * 1024, maxPromptChars: 20_000, maxTopK: 50 };
@@ -63,15 +64,6 @@ const DEFAULT_TOP_K = 10;
 /** Recent trajectories kept, so exports, pins and re-renders of one view never recompute. */
 const TRAJECTORY_CACHE = 16;
 const PIN_CACHE = 64;
-
-/** A short display name for a spec: the spec itself unless it is a path, then its last two parts. */
-export function displayName(spec: string): string {
-  if (!existsSync(spec)) return spec;
-  const parts = nodePath.resolve(spec).split(nodePath.sep).filter(Boolean);
-  const last = parts.slice(-2);
-  // "…/stories260K/stories260K.bin" → "stories260K.bin"; "…/reference-lens/lens" → "reference-lens/lens".
-  return last.length === 2 && last[1]!.startsWith(last[0]!) ? last[1]! : last.join('/');
-}
 
 /** A small least-recently-used map. */
 class Lru<V> {
@@ -135,6 +127,7 @@ export class ViewerEngine {
   readonly limits: ViewerLimits;
   private readonly models: string[];
   private readonly lenses: string[][];
+  private readonly displayName: (spec: string) => string;
   private readonly loaders: EngineLoaders;
   private readonly loadedModels = new Map<number, LanguageModel>();
   private readonly loadedLenses = new Map<string, TunedLens>();
@@ -146,29 +139,42 @@ export class ViewerEngine {
 
   constructor(
     private readonly sources: ViewerSources,
-    loaders: Partial<EngineLoaders> = {},
+    loaders: EngineLoaders,
     limits: Partial<ViewerLimits> = {},
+    options: { allowNoModels?: boolean } = {},
   ) {
-    if (sources.models.length === 0) throw new Error('the viewer needs at least one model');
+    if (sources.models.length === 0 && !options.allowNoModels) throw new Error('the viewer needs at least one model');
     this.models = [...sources.models];
     const lensMap = sources.lenses ?? {};
     for (const key of Object.keys(lensMap)) {
       if (!this.models.includes(key)) throw new Error(`lenses are configured for "${key}", which is not one of the models (${this.models.join(', ')})`);
     }
     this.lenses = this.models.map((m) => [...(lensMap[m] ?? [])]);
-    this.loaders = {
-      loadModel: loaders.loadModel ?? ((spec, onProgress) => defaultLoadModel(spec, { onProgress })),
-      loadLens: loaders.loadLens ?? ((model, spec, onProgress) => defaultLoadLens(model, spec, { onProgress })),
-    };
+    this.loaders = loaders;
+    this.displayName = (spec) => loaders.displayName(spec);
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  /**
+   * Adds a model (or more lenses for a model already listed) and returns its index: the static web
+   * build configures sources while the page runs. Specs already listed keep their index and caches.
+   */
+  addSource(model: string, lenses: string[] = []): number {
+    let index = this.models.indexOf(model);
+    if (index < 0) {
+      index = this.models.push(model) - 1;
+      this.lenses.push([]);
+    }
+    for (const l of lenses) if (!this.lenses[index]!.includes(l)) this.lenses[index]!.push(l);
+    return index;
   }
 
   config(): ConfigResponse {
     return {
       models: this.models.map((spec, index) => ({
         index,
-        name: displayName(spec),
-        lenses: this.lenses[index]!.map((l, li) => ({ index: li, name: displayName(l) })),
+        name: this.displayName(spec),
+        lenses: this.lenses[index]!.map((l, li) => ({ index: li, name: this.displayName(l) })),
       })),
       limits: this.limits,
     };
@@ -204,10 +210,10 @@ export class ViewerEngine {
     const lensCount = this.lenses[model]!.length;
     if (mode !== 'logit') {
       if (lensCount === 0) {
-        throw new RequestError(400, `No tuned lens is configured for ${displayName(this.models[model]!)}: choose the logit lens, or restart the server with --lens.`);
+        throw new RequestError(400, `No tuned lens is configured for ${this.displayName(this.models[model]!)}: choose the logit lens, or restart the server with --lens.`);
       }
       if (typeof tunedLens !== 'number' || !Number.isInteger(tunedLens) || tunedLens < 0 || tunedLens >= lensCount) {
-        throw new RequestError(400, `Unknown tuned lens ${JSON.stringify(tunedLens)} for ${displayName(this.models[model]!)} (0..${lensCount - 1}).`);
+        throw new RequestError(400, `Unknown tuned lens ${JSON.stringify(tunedLens)} for ${this.displayName(this.models[model]!)} (0..${lensCount - 1}).`);
       }
     }
     for (const [name, v] of [['prompt', prompt], ['prompt2', prompt2]] as const) {
@@ -263,13 +269,13 @@ export class ViewerEngine {
     const cached = this.loadedModels.get(index);
     if (cached) return cached;
     const spec = this.models[index]!;
-    this.stepTo(`Loading model ${displayName(spec)}`);
+    this.stepTo(`Loading model ${this.displayName(spec)}`);
     try {
       const m = await this.loaders.loadModel(spec, this.onDownload);
       this.loadedModels.set(index, m);
       return m;
     } catch (e) {
-      throw new RequestError(500, `Could not load model ${displayName(spec)}: ${(e as Error).message}`);
+      throw new RequestError(500, `Could not load model ${this.displayName(spec)}: ${(e as Error).message}`);
     } finally {
       this.progress.download = null;
     }
@@ -280,13 +286,13 @@ export class ViewerEngine {
     const cached = this.loadedLenses.get(key);
     if (cached) return cached;
     const spec = this.lenses[modelIndex]![lensIndex]!;
-    this.stepTo(`Loading tuned lens ${displayName(spec)}`);
+    this.stepTo(`Loading tuned lens ${this.displayName(spec)}`);
     try {
       const lens = await this.loaders.loadLens(model, spec, this.onDownload);
       this.loadedLenses.set(key, lens);
       return lens;
     } catch (e) {
-      throw new RequestError(500, `Could not load the tuned lens ${displayName(spec)}: ${(e as Error).message}`);
+      throw new RequestError(500, `Could not load the tuned lens ${this.displayName(spec)}: ${(e as Error).message}`);
     } finally {
       this.progress.download = null;
     }
@@ -387,7 +393,7 @@ export class ViewerEngine {
       const resp: TrajectoryResponse = {
         model: this.modelInfo(req.model, model),
         lens: req.lens,
-        tunedLensName: tuned ? displayName(this.lenses[req.model]![req.tunedLens ?? 0]!) : null,
+        tunedLensName: tuned ? this.displayName(this.lenses[req.model]![req.tunedLens ?? 0]!) : null,
         grids,
         distance,
         pieces,
@@ -399,7 +405,7 @@ export class ViewerEngine {
   }
 
   private modelInfo(index: number, model: LanguageModel): ModelInfo {
-    return { index, name: displayName(this.models[index]!), vocabSize: model.config.vocabSize, nLayers: model.nLayers, maxTokens: this.maxTokens(model) };
+    return { index, name: this.displayName(this.models[index]!), vocabSize: model.config.vocabSize, nLayers: model.nLayers, maxTokens: this.maxTokens(model) };
   }
 
   parsePinRequest(body: unknown): PinRequest {

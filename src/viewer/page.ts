@@ -68,15 +68,56 @@ aside h2 { font-size: 14px; margin: 14px 0 6px; }
 @media (max-width: 900px) { main { grid-template-columns: 1fr; } aside#side { border-left: none; border-top: 1px solid var(--line); position: static; max-height: none; } .prompts { grid-template-columns: 1fr; } }
 `;
 
-/** The page. Controls start empty; the script fills the menus from /api/config and the state from the URL. */
-export function viewerPageHtml(): string {
+/**
+ * The static web build's policy, as a meta tag (a static host may not let us set headers): WebAssembly
+ * compilation for onnxruntime-web, its worker, and fetches to any model host (the Hub, a URL you type).
+ */
+export const WEB_PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  'connect-src *',
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+const WEB_CSS = `
+#web-sources { padding: 8px 16px; border-bottom: 1px solid var(--line); display: grid; gap: 6px; font-size: 13px; background: #fbfcfd; }
+#web-sources.drop { outline: 2px dashed var(--accent); outline-offset: -4px; }
+#web-sources .row input[type=text] { font-size: 13px; padding: 4px 6px; border: 1px solid #8a96a3; border-radius: 4px; min-width: 16em; }
+#web-sources .status { display: flex; flex-wrap: wrap; gap: 14px; color: var(--muted); }
+`;
+
+const WEB_SOURCES = `<section id="web-sources" hidden aria-label="Models and lenses">
+  <div class="row">
+    <label>Hugging Face model id <input id="web-hub-id" type="text" placeholder="org/name or org/name@revision"></label>
+    <button id="web-hub-load" type="button" class="secondary">Load from the Hub</button>
+    <label>or model URL <input id="web-url" type="text" placeholder="https://…/model-folder/ or …/model.bin"></label>
+    <label>lens URL (optional) <input id="web-lens-url" type="text" placeholder="https://…/lens-folder/"></label>
+    <button id="web-url-load" type="button" class="secondary">Load URL</button>
+    <label>or a model folder <input id="web-folder" type="file" webkitdirectory multiple></label>
+    <label>lens folder <input id="web-lens-folder" type="file" webkitdirectory multiple></label>
+  </div>
+  <div class="status"><span id="web-backend" aria-live="polite">Compute: starting…</span><span id="web-cache"></span><button id="web-cache-clear" type="button" class="secondary">Clear downloads</button><span id="web-lens-picked"></span><span>Drop a model folder here to load it.</span></div>
+</section>`;
+
+/** The page. Controls start empty; the script fills the menus from /api/config (or, in the static web
+ * build, from its compute worker) and the state from the URL. */
+export function viewerPageHtml(options: { build?: 'server' | 'web' } = {}): string {
+  const web = options.build === 'web';
+  // The server serves its three files at fixed absolute paths; the static site may live in any folder.
+  const prefix = web ? '' : '/';
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="en"${web ? ' data-build="web"' : ''}>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
+` : ''}<link rel="icon" href="data:,">
 <title>tuned-lens viewer</title>
-<style>${CSS}</style>
+<style>${CSS}${web ? WEB_CSS : ''}</style>
 </head>
 <body>
 <header><h1>tuned-lens viewer</h1><span class="hint">what every layer predicts — hover a cell for its top-10, click it to keep it, click a token to pin it</span></header>
@@ -102,6 +143,7 @@ export function viewerPageHtml(): string {
     <button id="run" type="submit">Show</button>
   </div>
 </form>
+${web ? WEB_SOURCES : ''}
 <div id="progress" hidden><div class="bar"><div class="fill"></div></div><span class="text"></span></div>
 <div id="error" role="alert" hidden></div>
 <main>
@@ -114,8 +156,8 @@ export function viewerPageHtml(): string {
     <div id="pin-chart" hidden></div>
   </aside>
 </main>
-<script src="/echarts.min.js"></script>
-<script src="/app.js"></script>
+<script src="${prefix}echarts.min.js"></script>
+<script src="${prefix}app.js"></script>
 </body>
 </html>
 `;

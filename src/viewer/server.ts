@@ -9,15 +9,20 @@
  *
  * Safety: bound to loopback by default; every other path is a 404 (no file serving beyond the fixed
  * whitelist, and requests name models and lenses by index, never by path); request bodies are capped;
- * POSTs must be JSON (so a cross-site form cannot trigger work); and on loopback the Host header must be
- * a loopback name, which defeats DNS-rebinding pages.
+ * POSTs must be JSON (so a cross-site form cannot trigger work); the Host header must name this server
+ * (loopback names, the bound address, and for a wildcard bind this machine's addresses and host name, plus
+ * `allowHosts`), which defeats DNS-rebinding pages. Load: header and request timeouts, a connection cap, and
+ * a bounded compute queue (429 + Retry-After when full) that drops the jobs of clients that left.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import { ClientGoneError, GateFullError, JobGate } from './job-gate.js';
 import { DEFAULT_MODEL } from '../node/load-model.js';
 import { renderHtml, renderPng, renderSvg } from '../viz/render.js';
 import { ViewerAssets } from './assets.js';
 import { RequestError, ViewerEngine, type EngineLoaders } from './engine.js';
+import { nodeEngineLoaders } from './node-loaders.js';
 import { PAGE_CSP, viewerPageHtml } from './page.js';
 import {
   BASE_STATISTICS,
@@ -49,6 +54,14 @@ export interface ViewerOptions {
   loaders?: Partial<EngineLoaders>;
   /** Where request errors the server did not expect are logged; default console.error. */
   log?: (message: string) => void;
+  /** Extra names accepted in the Host header (e.g. a DNS name this machine is reached by). */
+  allowHosts?: string[];
+  /** Compute requests admitted at once (running + waiting); more get 429. Default 8. */
+  maxPendingJobs?: number;
+  /** Open connections at most; more are closed at once. Default 64. */
+  maxConnections?: number;
+  /** A client must send its headers within this (default 10 s) and its whole request within `requestMs` (default 30 s). */
+  timeouts?: { headersMs?: number; requestMs?: number };
 }
 
 export interface ViewerServer {
@@ -71,6 +84,27 @@ function hostHeaderName(header: string): string {
   if (m) return m[1]!;
   const i = header.lastIndexOf(':');
   return i >= 0 && header.indexOf(':') === i ? header.slice(0, i) : header;
+}
+
+/** Host names (lower case, no port) a request may address this server by. */
+export function acceptedHostNames(boundHost: string, allowHosts: readonly string[] = []): Set<string> {
+  const names = new Set<string>(['localhost', '127.0.0.1', '::1']);
+  const bound = boundHost.replace(/^\[|\]$/g, '').toLowerCase();
+  names.add(bound);
+  if (bound === '0.0.0.0' || bound === '::' || bound === '') {
+    // A wildcard bind answers on every interface: the names of this machine, not any name at all.
+    names.add(os.hostname().toLowerCase());
+    for (const addrs of Object.values(os.networkInterfaces())) for (const a of addrs ?? []) names.add(a.address.toLowerCase());
+  }
+  for (const h of allowHosts) names.add(h.replace(/^\[|\]$/g, '').toLowerCase());
+  return names;
+}
+
+/** Errors that only mean the client went away (closed the tab, aborted the fetch): not worth a log line. */
+function isClientGone(e: unknown, req: IncomingMessage, res: ServerResponse): boolean {
+  if (e instanceof ClientGoneError) return true;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return res.destroyed || req.socket.destroyed || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error | undefined)?.message === 'aborted';
 }
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -162,12 +196,13 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
   const host = options.host ?? '127.0.0.1';
   const engine = new ViewerEngine(
     { models: options.models ?? DEFAULT_VIEWER_MODELS, lenses: options.lenses ?? {}, ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}) },
-    options.loaders,
+    nodeEngineLoaders(options.loaders),
     options.limits,
   );
   const assets = new ViewerAssets();
   const log = options.log ?? ((m: string) => console.error(m));
-  const loopbackOnly = isLoopbackHost(host);
+  const acceptedHosts = acceptedHostNames(host, options.allowHosts);
+  const gate = new JobGate(options.maxPendingJobs ?? 8);
   const page = viewerPageHtml();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -175,12 +210,12 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
 
-    if (loopbackOnly) {
-      const hostHeader = req.headers.host ?? '';
-      if (!isLoopbackHost(hostHeaderName(hostHeader))) {
-        sendJson(res, 403, { error: `This viewer only answers on loopback addresses (Host header was ${JSON.stringify(hostHeader)}).` });
-        return;
-      }
+    const hostHeader = req.headers.host ?? '';
+    if (!acceptedHosts.has(hostHeaderName(hostHeader).toLowerCase())) {
+      sendJson(res, 403, {
+        error: `This viewer does not answer to the Host header ${JSON.stringify(hostHeader.slice(0, 100))}; start it with --allow-host NAME to accept another name.`,
+      });
+      return;
     }
 
     const get = method === 'GET' || method === 'HEAD';
@@ -239,12 +274,23 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
       case '/api/config':
         sendJson(res, 200, engine.config());
         return;
-      case '/api/progress':
-        sendJson(res, 200, engine.progressState());
+      case '/api/progress': {
+        const state = engine.progressState();
+        sendJson(res, 200, { ...state, queued: state.queued + gate.waiting });
         return;
+      }
     }
 
     const body = await readJsonBody(req, engine.limits.maxBodyBytes);
+    // A client that disconnects while its job waits loses its place: nothing is computed for it.
+    const left = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) left.abort();
+    });
+    await gate.run(() => compute(path, body, res), left.signal);
+  }
+
+  async function compute(path: string, body: unknown, res: ServerResponse): Promise<void> {
     switch (path) {
       case '/api/trajectory':
         sendJson(res, 200, await engine.trajectory(engine.parseTrajectoryRequest(body)));
@@ -273,8 +319,21 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
     }
   }
 
-  const server = createServer((req, res) => {
+  const headersMs = options.timeouts?.headersMs ?? 10_000;
+  const requestMs = Math.max(headersMs, options.timeouts?.requestMs ?? 30_000);
+  // These bound how long a client may take to *send* a request (slow-loris); computing the answer may take
+  // longer, and the page polls progress meanwhile. Node checks them every `connectionsCheckingInterval`.
+  const timing = { headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: Math.min(1000, Math.max(50, headersMs / 4)) };
+  const server = createServer(timing, (req, res) => {
     handle(req, res).catch((e: unknown) => {
+      if (isClientGone(e, req, res)) {
+        res.destroy();
+        return;
+      }
+      if (e instanceof GateFullError) {
+        sendJson(res, 429, { error: e.message }, { 'Retry-After': String(e.retryAfterSeconds) });
+        return;
+      }
       const status = e instanceof RequestError ? e.status : 500;
       if (!(e instanceof RequestError)) log(`tuned-lens serve: ${req.method} ${req.url}: ${(e as Error)?.stack ?? String(e)}`);
       if (res.headersSent) {
@@ -290,9 +349,7 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
       }
     });
   });
-  // Compute can take a while on large models; the page polls progress meanwhile, so no server timeout.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  server.maxConnections = options.maxConnections ?? 64;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -101,8 +101,11 @@ function escapeHtmlText(s: string): string {
  * offline with working tooltips. About 1.1 MB, almost all of it the ECharts bundle.
  */
 export function renderHtml(data: HeatmapData, opts: RenderOptions = {}): string {
-  const figure = buildHeatmapOption(data, opts);
-  const title = opts.pageTitle ?? (data.title || `${data.statisticName} — tuned lens`);
+  return renderFigureHtml(buildHeatmapOption(data, opts), opts.pageTitle ?? (data.title || `${data.statisticName} — tuned lens`));
+}
+
+/** The self-contained HTML page of any built figure (heatmaps, causal-analysis charts). */
+export function renderFigureHtml(figure: HeatmapFigure, title: string): string {
   // The bundle never contains "</script" today; guard anyway, since a future version might, and an
   // early close tag would silently break the page. "<\/" means the same inside JS strings and regexes.
   const bundle = echartsBrowserBundle().replace(/<\/script/gi, '<\\/script');
@@ -141,18 +144,24 @@ export const FIGURE_FORMATS = ['.svg', '.png', '.html'] as const;
  * write is atomic (temporary file + rename), so a viewer or a crash never leaves half a file behind.
  */
 export async function writeFigure(path: string, data: HeatmapData, opts: RenderOptions = {}, fs: FileSystem = nodeFileSystem): Promise<void> {
+  const title = opts.pageTitle ?? (data.title || `${data.statisticName} — tuned lens`);
+  await writeBuiltFigure(path, () => buildHeatmapOption(data, opts), title, opts, fs);
+}
+
+/** `writeFigure` for any built figure (the figure is built only once the extension is known to be valid). */
+export async function writeBuiltFigure(path: string, build: () => HeatmapFigure, title: string, opts: PngOptions = {}, fs: FileSystem = nodeFileSystem): Promise<void> {
   const ext = nodePath.extname(path).toLowerCase();
   let content: string | Uint8Array;
   switch (ext) {
     case '.svg':
-      content = renderSvg(data, opts);
+      content = renderFigureSvg(build());
       break;
     case '.png':
-      content = renderPng(data, opts);
+      content = svgToPng(renderFigureSvg(build()), opts);
       break;
     case '.html':
     case '.htm':
-      content = renderHtml(data, opts);
+      content = renderFigureHtml(build(), title);
       break;
     default:
       throw new Error(

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 import { flat, goldenPath, maxAbsDiff, readGolden, type StoriesPrompt } from '../helpers/golden.js';
 
 test('forward --json prints ids, tokens, logits, hidden states and final_norm_input matching the golden run', async () => {

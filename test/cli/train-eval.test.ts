@@ -77,6 +77,13 @@ test('a training run killed with SIGKILL and restarted ends with the same lens a
   const resumed = await runCli(['train', ...small, '--output', killed, '--checkpoint-every', '5']);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(readFileSync(join(killed, 'params.safetensors')), readFileSync(join(straight, 'params.safetensors')));
+  assert.equal(resumed.stderr.match(/resuming from step \d+/g)?.length, 1, resumed.stderr);
+  const steps = readFileSync(join(killed, 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+  // Every step at most once, in order (a step whose log line the kill cut off cannot be recovered).
+  assert.ok(steps.every((st, i) => i === 0 || st > steps[i - 1]!), `no repeated steps: ${steps.join(',')}`);
+  assert.equal(steps.at(-1), 19);
+  assert.ok(steps.length >= 19);
+  assert.deepEqual((await import('node:fs')).readdirSync(killed).sort(), ['config.json', 'params.pt', 'params.safetensors', 'train_log.jsonl']);
 });
 
 test('a diverging run stops with a clear message and writes no lens', async () => {
@@ -84,11 +91,22 @@ test('a diverging run stops with a clear message and writes no lens', async () =
   const r = await runCli(['train', ...small, '--output', out, '--lr-scale', '1e38', '--weight-decay', '1e38']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /training diverged at step \d+/);
-  assert.ok(!existsSync(join(out, 'params.pt')) && !existsSync(join(out, 'params.safetensors')));
+  assert.ok(!existsSync(out), 'a failed run leaves no folder it created');
 });
 
-test('too little data says how much is needed', async () => {
-  const r = await runCli(['train', ...small.slice(0, -5), '--num-steps', '100', '--tokens-per-step', '768', '--seq-len', '256', '--output', join(dir, 'x')]);
+test('too little data says how much is needed and which flags fit, before creating the output folder', async () => {
+  const out = join(dir, 'x');
+  const r = await runCli(['train', ...small.slice(0, -5), '--num-steps', '100', '--tokens-per-step', '768', '--seq-len', '256', '--output', out]);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /Can only take 20 steps|Not enough data/);
+  assert.match(r.stderr, /gives 60 sequences of 256 tokens .* need 300 sequences \(76800 tokens\)/);
+  assert.match(r.stderr, /"--num-steps 20"/);
+  assert.ok(!existsSync(out), 'no empty output folder');
+});
+
+test('a collapsed lens (--lr-scale 1e30 --optimizer adam) is reported and not written', async () => {
+  const out = join(dir, 'collapsed');
+  const r = await runCli(['train', ...small, '--output', out, '--lr-scale', '1e30', '--optimizer', 'adam', '--checkpoint-every', '0']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /the lens collapsed: all 5 layers end with the same loss/);
+  assert.ok(!existsSync(out), 'no output folder');
 });

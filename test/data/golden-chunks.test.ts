@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { nodeFileSystem as fs } from '../../src/node/file-system.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 import { loadLlama2cTokenizer } from '../../src/tokenizers/llama2c-tokenizer.js';
 import { readDataset } from '../../src/data/documents.js';
 import { chunkAndTokenize, defaultBoundary } from '../../src/data/chunking.js';

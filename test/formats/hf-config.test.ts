@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeFileSystem as fs } from '../../src/node/file-system.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 import { readHfConfig } from '../../src/formats/hf-config.js';
 
 const tinyRandom = join(sharedDir(), 'golden', 'tiny-random');

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeFileSystem as fs } from '../../src/node/file-system.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 import { openLlama2cCheckpoint } from '../../src/formats/llama2c.js';
 import type { WeightSource } from '../../src/formats/weights.js';
 

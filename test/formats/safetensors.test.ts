@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFileSystem, nodeFileSystem } from '../../src/node/file-system.js';
 import type { RandomAccessFile } from '../../src/io/file-system.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 import {
   bytesToFloat32,
   openSafetensors,

@@ -16,7 +16,7 @@ import {
 import type { HostTensor } from '../../src/formats/weights.js';
 import { ZipReader, ZipWriter, bytesAsRandomAccessFile, crc32 } from '../../src/formats/zip.js';
 import { NodeFileSystem } from '../../src/node/file-system.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 
 const fs = new NodeFileSystem();
 const GOLDEN = join(sharedDir(), 'golden', 'reference-lens');

@@ -1,7 +1,7 @@
 /** Loading and comparing golden numbers from ../shared/golden. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from './shared-data.js';
 
 export function goldenPath(...parts: string[]): string {
   return join(sharedDir(), 'golden', ...parts);

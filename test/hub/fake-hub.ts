@@ -3,7 +3,8 @@
  * `{root}/{models|datasets|spaces}/{repo}/{revision}/{path}`. It answers the two routes the client uses:
  * `[/datasets|/spaces]/{repo}/resolve/{revision}/{path}` and `/api/{type}s/{repo}/revision/{revision}`.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
@@ -17,6 +18,8 @@ export interface FakeHub {
   requests: { method: string; url: string; headers: IncomingHttpHeaders }[];
   /** URL paths (as requested) to cut off: send Content-Length of the whole file, then only `bytes` bytes, then drop the socket. */
   cutOff: Map<string, number>;
+  /** URL paths (as requested) answered by a custom handler instead (tampered files, redirects, odd encodings). */
+  handlers: Map<string, (req: IncomingMessage, res: ServerResponse) => void>;
   close(): Promise<void>;
 }
 
@@ -54,12 +57,15 @@ export async function writeRepo(
 export async function startFakeHub(root: string): Promise<FakeHub> {
   const requests: FakeHub['requests'] = [];
   const cutOff = new Map<string, number>();
+  const handlers: FakeHub['handlers'] = new Map();
   const sockets = new Set<Socket>();
 
   const server: Server = createServer((req, res) => {
     void (async () => {
       const rawUrl = req.url ?? '/';
       requests.push({ method: req.method ?? '', url: rawUrl, headers: req.headers });
+      const custom = handlers.get(rawUrl);
+      if (custom) return custom(req, res);
       const path = decodeURIComponent(rawUrl.split('?')[0]!);
       const api = /^\/api\/(models|datasets|spaces)\/(.+?)\/revision\/([^/]+)$/.exec(path);
       if (api) {
@@ -89,7 +95,8 @@ export async function startFakeHub(root: string): Promise<FakeHub> {
         return;
       }
       const cut = cutOff.get(rawUrl);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
+      // Like the Hub for a regular (non-LFS) file: the ETag is the git blob id.
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length), etag: `"${gitBlobId(data)}"` });
       if (cut !== undefined) {
         // Send part of the body, let it reach the client, then drop the connection mid-download.
         res.write(data.subarray(0, cut), () => setTimeout(() => req.socket.destroy(), 20));
@@ -112,12 +119,18 @@ export async function startFakeHub(root: string): Promise<FakeHub> {
     root,
     requests,
     cutOff,
+    handlers,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
   };
+}
+
+/** The git blob id the Hub sends as the ETag of a regular file: sha1("blob <size>\0" + content). */
+export function gitBlobId(data: Uint8Array): string {
+  return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
 }
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */

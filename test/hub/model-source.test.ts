@@ -1,9 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { HubError, type Env } from '../../src/hub/hub-client.js';
-import { localStories260KDir, packageRoot, parseHubSpec, resolveModel } from '../../src/hub/model-source.js';
+import { bundledStories260KDir, packageRoot, parseHubSpec, resolveModel } from '../../src/hub/model-source.js';
 import { closedPort, filesUnder, startFakeHub, tempDir, writeRepo, type FakeHub, isolatedEnv as isolatedEnvFor } from './fake-hub.js';
 
 let root: string;
@@ -113,21 +114,36 @@ test('unknown repo and unreachable Hub: errors say the spec was taken as a Hub i
   await assert.rejects(resolveModel('./no/such/dir/x', { env }), /not an existing local folder or \.bin file.*not "stories260K".*org\/name/);
 });
 
-test('stories260K resolves to the shared folder by default (relative to the package root)', async () => {
-  // CI may relocate the shared data with TUNED_LENS_SHARED; otherwise it is ../shared beside the repo.
-  const shared = process.env.TUNED_LENS_SHARED;
-  const { env } = await isolatedEnv(shared ? { TUNED_LENS_SHARED: shared } : {});
-  const expected = shared
-    ? nodePath.resolve(shared, 'models/stories260K')
-    : nodePath.resolve(packageRoot(), '../shared/models/stories260K');
-  assert.equal(localStories260KDir(env), expected);
+test('stories260K resolves to the copy shipped in the package, offline and without the shared test data', async () => {
+  const { env } = await isolatedEnv({ HF_HUB_OFFLINE: '1', TUNED_LENS_SHARED: '/nonexistent/shared' });
+  const expected = bundledStories260KDir();
+  assert.equal(expected, nodePath.join(packageRoot(), 'assets', 'stories260K'));
   const src = await resolveModel('stories260K', { env });
   assert.deepEqual(src, {
     kind: 'llama2c',
     checkpoint: nodePath.join(expected, 'stories260K.bin'),
     tokenizer: nodePath.join(expected, 'tok512.bin'),
   });
-  assert.ok(existsSync(nodePath.join(expected, 'stories260K.bin')), 'the shared model is present');
+  // The files are karpathy/tinyllamas' (sha256 as in the shared README), with their MIT licence beside them.
+  const sha = (f: string) => createHash('sha256').update(readFileSync(nodePath.join(expected, f))).digest('hex');
+  assert.equal(sha('stories260K.bin'), 'b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696');
+  assert.equal(sha('tok512.bin'), '037cb335abb25d1fa9e8ecae30ed2a3a8ace9302862ebcdc05d51a6bbb10c312');
+  assert.match(readFileSync(nodePath.join(expected, 'LICENSE'), 'utf8'), /MIT License[\s\S]*Copyright \(c\) 2023 Andrej Karpathy/);
+  const pkg = JSON.parse(readFileSync(nodePath.join(packageRoot(), 'package.json'), 'utf8')) as { files: string[] };
+  assert.ok(pkg.files.includes('assets'), 'package.json "files" ships assets/');
+});
+
+test('production code never reads the shared test data folder', () => {
+  const offenders: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = nodePath.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.tsx?$/.test(e.name) && /TUNED_LENS_SHARED|shared-data|sharedDir|sharedDataDir|'\.\.\/shared'/.test(readFileSync(p, 'utf8'))) offenders.push(p);
+    }
+  };
+  walk(nodePath.join(packageRoot(), 'src'));
+  assert.deepEqual(offenders, []);
 });
 
 test('stories260K honours TUNED_LENS_MODELS, and downloads from karpathy/tinyllamas when absent', async () => {

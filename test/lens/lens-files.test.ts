@@ -16,7 +16,7 @@ import {
   type Translator,
   type TunedLensConfig,
 } from '../../src/lens/lens-files.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 
 const fs = new NodeFileSystem();
 const GOLDEN = join(sharedDir(), 'golden', 'reference-lens');
@@ -176,6 +176,35 @@ describe('writeLensFolder', () => {
     // params.pt holds only the weights, in reference order.
     assert.deepEqual(Object.keys(await readTorchStateDict(fs, join(out, 'params.pt'))), ['0.weight', '1.weight', '2.weight']);
     assert.match(await fs.readText(join(out, 'config.json')), /"bias": false/);
+  });
+
+  it('files from two different writes do not load: params.safetensors records the sha256 of config.json and params.pt', async () => {
+    const cfg: TunedLensConfig = { ...GOLDEN_CONFIG, d_model: 4, num_hidden_layers: 2, unembed_hash: null };
+    const a = join(dir, 'agree-a');
+    const b = join(dir, 'agree-b');
+    await writeLensFolder(fs, a, cfg, randomTranslators(2, 4, true, 11));
+    await writeLensFolder(fs, b, cfg, randomTranslators(2, 4, true, 12));
+    // A write of b killed after its params.pt: the folder holds b's params.pt next to a's other files.
+    await copyFile(join(b, 'params.pt'), join(a, 'params.pt'));
+    await assert.rejects(readLensFolder(fs, a), /params\.pt is not the file written together with .*params\.safetensors.*interrupted/);
+    await copyFile(join(b, 'params.pt'), join(dir, 'b-pt'));
+    await copyFile(join(b, 'config.json'), join(a, 'config.json')); // same text: still agrees
+    await writeFile(join(a, 'config.json'), (await fs.readText(join(b, 'config.json'))).replace('stories260K', 'other'));
+    await assert.rejects(readLensFolder(fs, a), /config\.json is not the file written together with/);
+    // Writing again makes the folder whole.
+    await writeLensFolder(fs, a, cfg, randomTranslators(2, 4, true, 11));
+    assert.equal((await readLensFolder(fs, a)).config.d_model, 4);
+  });
+
+  it('removes temporaries that killed writes left behind', async () => {
+    const cfg: TunedLensConfig = { ...GOLDEN_CONFIG, d_model: 4, num_hidden_layers: 2, unembed_hash: null };
+    const out = join(dir, 'stale');
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, 'params.safetensors.tmp-99999-0'), 'half a file');
+    await writeFile(join(out, 'config.json.tmp-1-2'), '{');
+    await writeFile(join(out, 'train_log.jsonl'), '');
+    await writeLensFolder(fs, out, cfg, randomTranslators(2, 4, true, 3));
+    assert.deepEqual((await fs.list(out)).sort(), ['config.json', 'params.pt', 'params.safetensors', 'train_log.jsonl']);
   });
 
   it('refuses translators that do not match the config', async () => {

@@ -12,24 +12,38 @@ interface LensOutputs {
 
 const modelPromise = loadModel('stories260K');
 
-for (const variant of ['lens', 'lens_fp16', 'lens_bf16']) {
+/**
+ * fp16/bf16 files hold rounded weights, so their log-probs are held to looser bounds: about 10× the largest
+ * difference measured (fp16 1.9e-3, bf16 1.8e-2 nats), and top-1 agreement with the fp32 reference on nearly
+ * every position (all 230 agree today; a near-tie may flip).
+ */
+const TOLERANCE = { lens: { logProb: 1e-4, top1: 1 }, lens_fp16: { logProb: 2e-2, top1: 0.99 }, lens_bf16: { logProb: 0.2, top1: 0.95 } } as const;
+
+for (const variant of ['lens', 'lens_fp16', 'lens_bf16'] as const) {
   test(`${variant}: tuned-lens log-probs match lens_outputs.json`, async () => {
     const model = await modelPromise;
     const lens = await loadTunedLens(model, goldenPath('reference-lens', variant));
     const golden = readGolden<LensOutputs>('reference-lens', 'lens_outputs.json');
+    const tol = TOLERANCE[variant];
+    let agree = 0;
+    let positions = 0;
     for (const out of golden.outputs) {
       const r = await lensLogProbs(lens, { ids: [out.input_ids] });
       r.layers.forEach((lp, i) => {
         const d = maxAbsDiff(lp.data as Float32Array, flat(out.tuned_lens_log_probs[i]));
-        // fp16/bf16 files hold rounded weights, so only the fp32 lens is held to the 1e-4 tolerance.
-        if (variant === 'lens') assert.ok(d < 1e-4, `${out.prompt}: layer ${i} max diff ${d}`);
+        assert.ok(d < tol.logProb, `${out.prompt}: layer ${i} max diff ${d} (tolerance ${tol.logProb})`);
         const top1 = Array.from({ length: out.input_ids.length }, (_, t) => {
           const row = (lp.data as Float32Array).subarray(t * 512, (t + 1) * 512);
           return row.indexOf(Math.max(...row));
         });
         if (variant === 'lens') assert.deepEqual(top1, out.tuned_lens_top1[i], `${out.prompt}: layer ${i} top-1`);
+        top1.forEach((id, t) => {
+          positions++;
+          if (id === out.tuned_lens_top1[i]![t]) agree++;
+        });
       });
     }
+    assert.ok(positions > 100 && agree / positions >= tol.top1, `top-1 agreement ${agree}/${positions}`);
   });
 }
 

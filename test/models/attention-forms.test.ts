@@ -1,6 +1,6 @@
 /**
- * The fused attention kernel (forward passes) equals the differentiable decomposed attention (used
- * when gradients flow through attention), with local windows, ALiBi, GQA, learned positions, padding.
+ * The fused attention op (onnxruntime's kernel) equals its decomposition built explicitly (fusedAttention: false),
+ * with local windows, ALiBi, GQA, learned positions, padding.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

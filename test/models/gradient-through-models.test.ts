@@ -1,7 +1,7 @@
 /**
  * The causal analyses differentiate through whole models: for every architecture, d(loss)/d(hidden_states[1])
- * (through a residual edit input, the decomposed attention and everything after it) matches central finite
- * differences in float32.
+ * (through a residual edit input, attention — fused op or explicit decomposition — and everything after it)
+ * matches central finite differences in float32.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,15 +25,17 @@ function idsFor(model: LanguageModel, T: number): Batch {
 }
 
 // Every architecture: attention (ALiBi, windows, soft caps, GQA), norms and MLPs all carry gradients.
-for (const name of ['gpt2', 'gpt_neox', 'gpt_neo', 'gptj', 'opt', 'opt_project_in_out', 'bloom', 'llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3']) {
+['gpt2', 'gpt_neox', 'gpt_neo', 'gptj', 'opt', 'opt_project_in_out', 'bloom', 'llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3'].forEach((name, index) => {
   test(`${name}: d(loss)/d(hidden_states[1]) through the rest of the model matches finite differences`, async () => {
     const model = await tiny(name);
     const batch = idsFor(model, 7);
     const [B, T] = batchShape(batch);
     const d = model.config.dModel;
     let delta: Value | undefined;
+    // Half the models with the fused attention node (differentiated through its decomposition), half with
+    // the decomposition built explicitly.
     const mg = model.buildGraph(batch, {
-      fusedAttention: false,
+      fusedAttention: index % 2 === 0,
       edits: { residual: (i, x, inputs) => (i === 1 ? op.add(x, (delta = inputs.input('delta', [B, T, d]))) : x) },
     });
     const logits = mg.forward.logits;
@@ -55,4 +57,4 @@ for (const name of ['gpt2', 'gpt_neox', 'gpt_neo', 'gptj', 'opt', 'opt_project_i
     }
     assert.ok(analytic.some((v) => Math.abs(v) > 1e-2), 'the gradient is not trivially zero');
   });
-}
+});

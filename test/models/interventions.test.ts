@@ -156,3 +156,18 @@ test('zeroed attention and MLP outputs equal a deleted block; compiled runners t
   assert.equal(maxAbsDiff(f32(r.h!), base.map((v, k) => Math.fround(v + steer[k % d]!))), 0);
   await assert.rejects(run(batch), /graph input 'steer' \[64\] float32 was not fed/);
 });
+
+test('greedy generation runs the planned model', async () => {
+  const model = await storiesPromise;
+  const ids = model.encode('Once upon a time');
+  const plain = await model.generateGreedy(ids, 4);
+  assert.deepEqual(await model.generateGreedy(ids, 4, { plan: [0, 1, 2, 3, 4] }), plain);
+  // Without any block the model is a bigram table: the embedding straight into the head.
+  const bigram = await model.generateGreedy(ids, 4, { plan: [] });
+  assert.notDeepEqual(bigram, plain);
+  const mg = model.buildGraph({ ids: [ids] }, { plan: [] });
+  const logits = (await model.run(mg, { l: mg.forward.logits })).l!.data as Float32Array;
+  const V = model.config.vocabSize;
+  const last = logits.subarray((ids.length - 1) * V, ids.length * V);
+  assert.equal(bigram[ids.length], last.indexOf(Math.max(...last)));
+});

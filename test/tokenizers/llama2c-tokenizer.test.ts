@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeFileSystem as fs } from '../../src/node/file-system.js';
-import { sharedDir } from '../../src/shared-data.js';
+import { sharedDir } from '../helpers/shared-data.js';
 import { loadLlama2cTokenizer, type Llama2cTokenizer } from '../../src/tokenizers/llama2c-tokenizer.js';
 
 const tokPath = join(sharedDir(), 'models', 'stories260K', 'tok512.bin');

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { sharedDataDir } from '../../src/hub/model-source.js';
+import { sharedDataDir } from '../helpers/shared-data.js';
 import { loadModel } from '../../src/node/load-model.js';
 import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
 

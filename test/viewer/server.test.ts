@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import * as nodePath from 'node:path';
-import { sharedDataDir } from '../../src/hub/model-source.js';
+import { sharedDataDir } from '../helpers/shared-data.js';
 import { loadModel } from '../../src/node/load-model.js';
 import type { LanguageModel } from '../../src/models/language-model.js';
 import type { ConfigResponse, PinResponse, ProgressResponse, TrajectoryResponse } from '../../src/viewer/protocol.js';

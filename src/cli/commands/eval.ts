@@ -7,6 +7,7 @@ import { LogitLens } from '../../lens/lens.js';
 import { CliError, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
 import { loadChunks } from '../data-loading.js';
 import { loadLensForCli } from '../lens-loading.js';
+import { checkOutputDir } from '../output-paths.js';
 
 interface EvalFlags {
   model?: string;
@@ -47,6 +48,8 @@ export function registerEval(program: Command): void {
     .option('--text-field <name>', 'JSON Lines field holding the text', 'text')
     .option('--format <format>', 'auto | text | jsonl | tokens', 'auto')
     .action(async (f: EvalFlags) => {
+      // Found out now, not after the whole evaluation has run.
+      await checkOutputDir('--output', f.output);
       const model = await loadModelForCli(f.model);
       const lenses: NamedLens[] = [];
       if (f.logit) lenses.push({ name: 'logit', lens: new LogitLens(model) });

@@ -1,7 +1,7 @@
 /** `tuned-lens forward`: logits and every hidden state of one sequence, as JSON (a stable debugging contract). */
 import type { Command } from 'commander';
 import type { HostArray } from '../../graph/runtime.js';
-import { CliError, float32Repr, inputIds, loadModelForCli, MODEL_OPTION_HELP } from '../common.js';
+import { checkInputGiven, float32Repr, inputIds, loadModelForCli, MODEL_OPTION_HELP } from '../common.js';
 
 /** Writes a [rows][cols] float32 matrix (rows = first dim, cols = product of the rest per row) as JSON. */
 function matrixJson(a: HostArray, rowOffset = 0, rows = a.shape[a.shape.length - 2]!): string {
@@ -26,7 +26,7 @@ export function registerForward(program: Command): void {
     .option('--ids <ids>', 'comma-separated token ids instead of text')
     .option('--json', 'print JSON (the only output format; kept for a stable interface)')
     .action(async (text: string | undefined, opts: { model?: string; ids?: string; json?: boolean }) => {
-      if (text !== undefined && opts.ids !== undefined) throw new CliError('give either text or --ids, not both');
+      checkInputGiven(text, opts.ids);
       const model = await loadModelForCli(opts.model);
       const ids = inputIds(model, text, opts.ids);
       const r = await model.forward({ ids: [ids] });

@@ -5,7 +5,7 @@ import { computeTrajectory, type TrajectoryData } from '../../trajectory/compute
 import { TokenFormatter } from '../../trajectory/token-formatter.js';
 import { vocabularyPieces } from '../../trajectory/token-display.js';
 import { loadLensForCli } from '../lens-loading.js';
-import { inputIds, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
+import { checkInputGiven, checkTopK, CliError, inputIds, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
 
 const fmt = new TokenFormatter({ maxStringLen: 10 });
 
@@ -63,7 +63,10 @@ export function registerLens(program: Command): void {
     .option('-k, --top-k <k>', 'tokens shown per cell', parsePositiveInt('--top-k'), 1)
     .option('--width <columns>', 'table width in characters', parsePositiveInt('--width'))
     .action(async (text: string | undefined, opts: { model?: string; ids?: string; lens?: string; compare?: boolean; topK: number; width?: number }) => {
+      checkInputGiven(text, opts.ids);
+      if (opts.compare && !opts.lens) throw new CliError('--compare puts a tuned lens beside the logit lens: it needs --lens');
       const model = await loadModelForCli(opts.model);
+      checkTopK(model, opts.topK);
       const ids = inputIds(model, text, opts.ids);
       const tokens = vocabularyPieces(model.tokenizer, model.config.vocabSize);
       const lenses: [string, Lens][] = [];

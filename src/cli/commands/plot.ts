@@ -7,7 +7,8 @@ import type { StatisticName } from '../../trajectory/prediction-trajectory.js';
 import { normalizePiece } from '../../trajectory/token-display.js';
 import { TokenFormatter } from '../../trajectory/token-formatter.js';
 import { loadLensForCli } from '../lens-loading.js';
-import { CliError, inputIds, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
+import { checkInputGiven, checkTopK, CliError, inputIds, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
+import { checkOutputFile } from '../output-paths.js';
 
 /** What `--statistic` accepts: the per-lens statistics (comparisons between lenses are library-only). */
 export const PLOT_STATISTICS = ['entropy', 'ce', 'kl', 'max-prob', 'rank', 'log-prob-diff'] as const satisfies readonly StatisticName[];
@@ -91,11 +92,14 @@ export function registerPlot(program: Command): void {
       const ext = nodePath.extname(opts.out).toLowerCase();
       if (!OUT_EXTENSIONS.includes(ext)) throw new CliError(`--out ${opts.out}: the file name must end in .svg, .png or .html (got "${ext || 'no extension'}")`);
       if (opts.lens && opts.logit) throw new CliError('give either --lens or --logit, not both');
-      if (text !== undefined && opts.ids !== undefined) throw new CliError('give either text or --ids, not both');
+      checkInputGiven(text, opts.ids);
       if (opts.statistic === 'log-prob-diff' && !opts.antiTarget) throw new CliError('--statistic log-prob-diff needs --anti-target <token> (and optionally --target)');
       if (opts.antiTarget && opts.statistic !== 'log-prob-diff') throw new CliError('--anti-target only applies to --statistic log-prob-diff');
 
+      await checkOutputFile('--out', opts.out);
+
       const model = await loadModelForCli(opts.model);
+      checkTopK(model, opts.topK);
       const ids = inputIds(model, text, opts.ids);
       const T = ids.length;
       const lens: Lens = opts.lens ? await loadLensForCli(model, opts.lens) : new LogitLens(model);

@@ -1,10 +1,11 @@
 /** `tuned-lens serve`: the browser viewer on a local HTTP server. */
-import { existsSync } from 'node:fs';
-import * as nodePath from 'node:path';
-import type { Command } from 'commander';
-import { sharedDataDir } from '../../hub/model-source.js';
+import { Option, type Command } from 'commander';
+import { bundledLensFor } from '../../hub/lens-source.js';
+import type { TunedLens } from '../../lens/lens.js';
+import type { LanguageModel } from '../../models/language-model.js';
 import { DEFAULT_MODEL } from '../../node/load-model.js';
-import { CliError, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
+import { CliError, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
+import { loadLensForCli } from '../lens-loading.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -33,10 +34,53 @@ export function assignLenses(models: readonly string[], lensArgs: readonly strin
   return out;
 }
 
-/** The reference lens trained on stories260K, when the shared data is present (a dev checkout). */
-function defaultStoriesLens(): string | null {
-  const dir = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
-  return existsSync(nodePath.join(dir, 'config.json')) ? dir : null;
+/** Whether the model can turn typed text into ids (a folder without tokenizer.json cannot). */
+function encodesText(model: LanguageModel): boolean {
+  try {
+    model.encode('a');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Preloaded {
+  models: string[];
+  lenses: Record<string, string[]>;
+  loaded: Map<string, { model: LanguageModel; lenses: Map<string, TunedLens> }>;
+}
+
+/**
+ * Loads and checks every model and lens before the server starts, so a wrong path fails now and not on the
+ * first request. Models that cannot tokenize text are left out (the page takes text), with a note.
+ */
+async function preload(models: readonly string[], lenses: Record<string, string[]>): Promise<Preloaded> {
+  const out: Preloaded = { models: [], lenses: {}, loaded: new Map() };
+  for (const spec of models) {
+    let model: LanguageModel;
+    try {
+      model = await loadModelForCli(spec);
+    } catch (e) {
+      throw new CliError(`--model ${spec}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!encodesText(model)) {
+      process.stderr.write(`tuned-lens serve: note: leaving out ${spec}: it has no tokenizer (tokenizer.json), and the viewer takes typed text\n`);
+      continue;
+    }
+    const loadedLenses = new Map<string, TunedLens>();
+    for (const l of lenses[spec] ?? []) {
+      try {
+        loadedLenses.set(l, await loadLensForCli(model, l));
+      } catch (e) {
+        throw new CliError(`--lens ${l} (for ${spec}): ${(e as Error).message}`, { cause: e });
+      }
+    }
+    out.models.push(spec);
+    if (lenses[spec]) out.lenses[spec] = lenses[spec]!;
+    out.loaded.set(spec, { model, lenses: loadedLenses });
+  }
+  if (out.models.length === 0) throw new CliError('no model is left to serve: every --model lacks a tokenizer');
+  return out;
 }
 
 export function registerServe(program: Command): void {
@@ -45,15 +89,22 @@ export function registerServe(program: Command): void {
     .description('start the browser viewer: type a prompt, pick model, lens and statistic, hover cells for the top-10, pin tokens, compare prompts, export figures')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', parsePort, 8080)
     .option('--host <host>', 'interface to bind; anything but loopback exposes the viewer to your network', '127.0.0.1')
-    .option('-m, --model <model>', `${MODEL_OPTION_HELP}; repeat to offer several (default ${DEFAULT_MODEL})`, collect, [])
-    .option('-l, --lens <lens>', 'tuned lens folder or pretrained id for the first model, or MODEL=LENS for another; repeatable', collect, [])
+    // Repeatable options collect into an array that starts empty; the help shows what an empty one means.
+    .addOption(new Option('-m, --model <model>', `${MODEL_OPTION_HELP}; repeat to offer several`).argParser(collect).default([], DEFAULT_MODEL))
+    .addOption(
+      new Option('-l, --lens <lens>', 'tuned lens folder or pretrained id for the first model, or MODEL=LENS for another; repeatable')
+        .argParser(collect)
+        .default([], 'the tuned lens shipped for the model, if any'),
+    )
     .option('--max-tokens <n>', 'longest prompt accepted, in tokens (the model context length applies anyway)', parsePositiveInt('--max-tokens'))
-    .action(async (opts: { port: number; host: string; model: string[]; lens: string[]; maxTokens?: number }) => {
+    .option('--allow-host <name>', 'also accept this name in the Host header (e.g. the DNS name of this machine); repeatable', collect, [])
+    .action(async (opts: { port: number; host: string; model: string[]; lens: string[]; maxTokens?: number; allowHost: string[] }) => {
       const models = opts.model.length > 0 ? opts.model : [DEFAULT_MODEL];
       const lenses = assignLenses(models, opts.lens);
-      if (opts.lens.length === 0 && models.length === 1 && models[0] === DEFAULT_MODEL) {
-        const ref = defaultStoriesLens();
-        if (ref) lenses[DEFAULT_MODEL] = [ref];
+      // A model without a --lens gets the tuned lens shipped for it, if the package has one.
+      for (const m of models) {
+        const shipped = lenses[m] ? null : bundledLensFor(m);
+        if (shipped) lenses[m] = [shipped];
       }
       // The viewer (and its figure code) loads only when serving, not at every CLI start.
       const { isLoopbackHost, startViewer } = await import('../../viewer/server.js');
@@ -63,16 +114,33 @@ export function registerServe(program: Command): void {
             `(and its CPU). Use --host 127.0.0.1 unless you mean it.\n`,
         );
       }
+      const ready = await preload(models, lenses);
+      const loaders = {
+        loadModel: async (spec: string) => ready.loaded.get(spec)!.model,
+        loadLens: async (model: LanguageModel, spec: string) => {
+          const lens = [...ready.loaded.values()].find((e) => e.model === model)?.lenses.get(spec);
+          if (!lens) throw new Error(`lens ${spec} was not loaded at startup`);
+          return lens;
+        },
+      };
       let server;
       try {
-        server = await startViewer({ port: opts.port, host: opts.host, models, lenses, ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}) });
+        server = await startViewer({
+          port: opts.port,
+          host: opts.host,
+          models: ready.models,
+          lenses: ready.lenses,
+          loaders,
+          allowHosts: opts.allowHost,
+          ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
+        });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE') throw new CliError(`port ${opts.port} is already in use on ${opts.host}; pick another with --port (0 = any free port)`);
         if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new CliError(`cannot bind to ${opts.host}: no such local address`);
         throw e;
       }
-      const offered = models.map((m) => `${m}${lenses[m]?.length ? ` (tuned lens: ${lenses[m]!.join(', ')})` : ' (logit lens only)'}`);
+      const offered = ready.models.map((m) => `${m}${lenses[m]?.length ? ` (tuned lens: ${lenses[m]!.join(', ')})` : ' (logit lens only)'}`);
       process.stdout.write(`tuned-lens viewer: ${server.url}\n  models: ${offered.join('; ')}\n  press Ctrl+C to stop\n`);
       // Run until interrupted; then close cleanly so the port is released at once.
       await new Promise<void>((resolve) => {

@@ -1,12 +1,13 @@
 /** `tuned-lens train`: train a tuned lens with the reference recipe (every knob a flag). */
-import { appendFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { nodeFileSystem } from '../../node/file-system.js';
 import { chunkOrder } from '../../data/batches.js';
 import { writeLensFolder } from '../../lens/lens-files.js';
 import { TunedLens } from '../../lens/lens.js';
-import { sequencesPerStep, trainLens, type StepReport, type TrainConfig } from '../../train/trainer.js';
+import { trainLens, type StepReport, type TrainConfig } from '../../train/trainer.js';
+import { collapseProblem, dataRequirement, dataShortfall, RecipeError } from '../../train/recipe-checks.js';
 import { CliError, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
 import { loadChunks } from '../data-loading.js';
 import { loadLensForCli } from '../lens-loading.js';
@@ -51,6 +52,20 @@ function defaultMicroBatch(seqLen: number, vocab: number, heads: number, perStep
   return Math.max(1, Math.min(perStep, Math.floor(512e6 / bytesPerSequence)));
 }
 
+/** Keeps the lines of `train_log.jsonl` for steps before `step` (none when `step` is 0). */
+function keepLogBefore(logPath: string, step: number): void {
+  if (!existsSync(logPath)) return;
+  const kept = readFileSync(logPath, 'utf8').split('\n').filter((line) => {
+    if (!line.trim()) return false;
+    try {
+      return (JSON.parse(line) as { step?: unknown }).step as number < step;
+    } catch {
+      return false; // a line cut off by a kill
+    }
+  });
+  writeFileSync(logPath, kept.map((l) => `${l}\n`).join(''));
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
@@ -81,10 +96,17 @@ export function registerTrain(program: Command): void {
       if (f.optimizer !== 'sgd' && f.optimizer !== 'adam') throw new CliError(`--optimizer must be sgd or adam, got "${f.optimizer}"`);
       if (f.loss !== 'kl' && f.loss !== 'ce') throw new CliError(`--loss must be kl or ce, got "${f.loss}"`);
       const model = await loadModelForCli(f.model);
-      const seqLenGuess = f.seqLen;
-      const perStepGuess = seqLenGuess ? sequencesPerStep({ tokensPerStep: f.tokensPerStep, seqLen: seqLenGuess }) : 1;
-      const data = await loadChunks(model, { data: f.data, seqLen: f.seqLen, format: f.format, textField: f.textField }, f.numSteps * perStepGuess);
-      const perStep = sequencesPerStep({ tokensPerStep: f.tokensPerStep, seqLen: data.seqLen });
+      // The requirement is computed once, from the data as chunked, before anything is written.
+      const data = await loadChunks(model, { data: f.data, seqLen: f.seqLen, format: f.format, textField: f.textField }, 1);
+      const recipe = { numSteps: f.numSteps, tokensPerStep: f.tokensPerStep, seqLen: data.seqLen };
+      let perStep: number;
+      try {
+        perStep = dataRequirement(recipe).sequencesPerStep;
+      } catch (e) {
+        throw e instanceof RecipeError ? new CliError(e.message, { cause: e }) : e;
+      }
+      const shortfall = dataShortfall(recipe, data.chunks.length, `--data ${f.data}`);
+      if (shortfall) throw new CliError(shortfall);
       const order = chunkOrder(data.chunks.length, { shuffle: f.shuffle, seed: f.seed });
       const chunks = order.map((i) => data.chunks[i]!);
       const lens = f.lens ? await loadLensForCli(model, f.lens) : TunedLens.identity(model, f.bias);
@@ -102,6 +124,7 @@ export function registerTrain(program: Command): void {
         checkpointEvery: f.checkpointEvery,
         checkpointDir: f.checkpointEvery > 0 ? checkpointDir : null,
       };
+      const outputExisted = existsSync(f.output);
       await nodeFileSystem.mkdirp(f.output);
       const logPath = nodeFileSystem.join(f.output, 'train_log.jsonl');
       process.stderr.write(`training a tuned lens for ${model.name}: ${f.numSteps} steps × ${f.tokensPerStep} tokens (${perStep} sequences of ${data.seqLen}), ${data.chunks.length} sequences available${data.natsToBpb ? `, nats→bpb ${data.natsToBpb.toFixed(4)}` : ''}\n`);
@@ -110,14 +133,37 @@ export function registerTrain(program: Command): void {
         cliProgress.Presets.shades_classic,
       );
       bar.start(f.numSteps, 0, { tps: '-', losses: '-' });
+      let lastLosses: number[] = [];
+      let firstReport = true;
       const onStep = (r: StepReport): void => {
+        if (firstReport) {
+          firstReport = false;
+          // The log keeps the steps before this run's first one: a resumed run does not repeat steps, a fresh run starts a fresh log.
+          keepLogBefore(logPath, r.step);
+          if (r.resumed) process.stderr.write(`resuming from step ${r.step} (snapshot in ${checkpointDir})\n`);
+        }
+        lastLosses = r.losses;
         appendFileSync(logPath, `${JSON.stringify({ step: r.step, lr: r.lr, grad_norm: r.gradNorm, loss: r.losses, tokens_per_second: r.tokensSeen / r.seconds })}\n`);
         bar.update(r.step + 1, { tps: (r.tokensSeen / r.seconds).toFixed(0), losses: r.losses.map((l) => l.toFixed(3)).join(' ') });
       };
+      /** A failed run leaves no folder it created, unless a snapshot in it lets a rerun resume. */
+      const removeOutputIfUseless = (): void => {
+        const resumable = cfg.checkpointDir !== null && existsSync(nodeFileSystem.join(cfg.checkpointDir, 'snapshot.safetensors'));
+        if (!outputExisted && !resumable) rmSync(f.output, { recursive: true, force: true });
+      };
       try {
         await trainLens(lens, chunks, cfg, { fs: nodeFileSystem, onStep, dataFingerprint: `${f.data}:${data.totalTokens}:${f.shuffle}:${f.seed}` });
-      } finally {
+      } catch (e) {
         bar.stop();
+        removeOutputIfUseless();
+        throw e;
+      }
+      bar.stop();
+      const collapse = collapseProblem(lastLosses);
+      if (collapse) {
+        if (cfg.checkpointDir) rmSync(cfg.checkpointDir, { recursive: true, force: true });
+        removeOutputIfUseless();
+        throw new CliError(`${collapse}. No lens was written; train with a smaller --lr-scale (now ${f.lrScale}) or the default optimizer settings.`);
       }
       await writeLensFolder(nodeFileSystem, f.output, {
         base_model_name_or_path: model.name,

@@ -3,6 +3,10 @@
  * the user (the server's own message where it sent one).
  */
 import type { ConfigResponse, ExportRequest, PinRequest, PinResponse, ProgressResponse, TrajectoryRequest, TrajectoryResponse } from '../protocol.js';
+import { buildHeatmapOption } from '../../viz/heatmap-chart.js';
+import { buildPanels } from '../view-model.js';
+import { echartsLib } from './echarts.js';
+import { callWorker, isWebBuild } from './worker-client.js';
 
 async function errorOf(res: Response): Promise<Error> {
   let message = `${res.status} ${res.statusText}`;
@@ -26,22 +30,15 @@ async function call<T>(path: string, body?: unknown): Promise<T> {
   return (await res.json()) as T;
 }
 
-export const fetchConfig = (): Promise<ConfigResponse> => call('/api/config');
-export const fetchProgress = (): Promise<ProgressResponse> => call('/api/progress');
-export const fetchTrajectory = (req: TrajectoryRequest): Promise<TrajectoryResponse> => call('/api/trajectory', req);
-export const fetchPin = (req: PinRequest): Promise<PinResponse> => call('/api/pin', req);
+// The static web build answers the same calls from its compute worker instead of a server.
+const web = isWebBuild();
+export const fetchConfig = (): Promise<ConfigResponse> => (web ? callWorker('config') : call('/api/config'));
+export const fetchProgress = (): Promise<ProgressResponse> => (web ? callWorker('progress') : call('/api/progress'));
+export const fetchTrajectory = (req: TrajectoryRequest): Promise<TrajectoryResponse> => (web ? callWorker('trajectory', req) : call('/api/trajectory', req));
+export const fetchPin = (req: PinRequest): Promise<PinResponse> => (web ? callWorker('pin', req) : call('/api/pin', req));
 
-/** Asks the server to render a panel and saves the file through a temporary download link. */
-export async function downloadExport(req: ExportRequest): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch('/api/export', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(req) });
-  } catch {
-    throw new Error('The viewer server cannot be reached. Is `tuned-lens serve` still running?');
-  }
-  if (!res.ok) throw await errorOf(res);
-  const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? `tuned-lens.${req.format}`;
-  const url = URL.createObjectURL(await res.blob());
+function saveBlob(blob: Blob, name: string): string {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
@@ -51,4 +48,49 @@ export async function downloadExport(req: ExportRequest): Promise<string> {
   // Revoke later: some browsers start the download asynchronously after click().
   setTimeout(() => URL.revokeObjectURL(url), 30_000);
   return name;
+}
+
+/** The web build renders exports in the page: ECharts' SVG renderer, then a canvas for PNG. */
+async function exportInPage(req: ExportRequest): Promise<string> {
+  if (req.format === 'html') throw new Error('HTML export needs the command line (tuned-lens plot … --out f.html); use SVG or PNG here.');
+  const panel = buildPanels(await fetchTrajectory(req), req.view)[req.panel ?? 0];
+  if (!panel) throw new Error('no such panel in this view');
+  const figure = buildHeatmapOption(panel.data, {});
+  const chart = echartsLib().init(null, null, { renderer: 'svg', ssr: true, width: figure.width, height: figure.height });
+  let svg: string;
+  try {
+    chart.setOption(figure.option);
+    svg = chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+  const name = `tuned-lens-${panel.title.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'figure'}`;
+  if (req.format === 'svg') return saveBlob(new Blob([svg], { type: 'image/svg+xml' }), `${name}.svg`);
+  const img = new Image();
+  img.src = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = figure.width * 2;
+  canvas.height = figure.height * 2;
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+  URL.revokeObjectURL(img.src);
+  const png = await new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser could not make a PNG'))), 'image/png'));
+  return saveBlob(png, `${name}.png`);
+}
+
+/** Asks the server to render a panel and saves the file through a temporary download link. */
+export async function downloadExport(req: ExportRequest): Promise<string> {
+  if (web) return exportInPage(req);
+  let res: Response;
+  try {
+    res = await fetch('/api/export', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(req) });
+  } catch {
+    throw new Error('The viewer server cannot be reached. Is `tuned-lens serve` still running?');
+  }
+  if (!res.ok) throw await errorOf(res);
+  const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? `tuned-lens.${req.format}`;
+  return saveBlob(await res.blob(), name);
 }

@@ -22,6 +22,8 @@ import { downloadExport, fetchConfig, fetchPin, fetchProgress, fetchTrajectory }
 import { HeatmapPanels } from './heatmaps.js';
 import { PinView, type Pin } from './pin-chart.js';
 import { renderCellView } from './side-panel.js';
+import { initWebSources } from './web-sources.js';
+import { isWebBuild } from './worker-client.js';
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -374,7 +376,24 @@ function onViewChange(): void {
 async function init(): Promise<void> {
   fillStaticMenus();
   try {
-    config = await fetchConfig();
+    if (isWebBuild()) {
+      // The static build: sources are added in the page (built-in stories260K first), not by a server.
+      await initWebSources({
+        onConfig(next, model) {
+          const first = config === null;
+          config = next;
+          if (!first) {
+            state.model = model;
+            state.tunedLens = 0;
+          }
+          fillModelMenus();
+        },
+        showError,
+        withProgress,
+      });
+    } else {
+      config = await fetchConfig();
+    }
   } catch (e) {
     showError((e as Error).message);
     return;
@@ -435,5 +454,8 @@ async function init(): Promise<void> {
   if (state.prompt.trim()) await run(false);
   document.body.dataset.initialised = 'true';
 }
+
+// The web build's end-to-end test compares the worker's numbers with Node's through this handle.
+if (isWebBuild()) (window as unknown as { tunedLens: unknown }).tunedLens = { fetchTrajectory, fetchConfig };
 
 void init();

@@ -1,0 +1,52 @@
+/**
+ * The heatmap figure's look shared by its parts: fonts, colours, fixed sizes, and the option/figure types.
+ * Core code: no `node:*` imports.
+ */
+import type { EChartsOption } from 'echarts';
+
+/** Fill of cells without a value (neutral grey, distinct from the light ends/middles of every scale). */
+export const BLANK_CELL = '#cfcfcf';
+
+export interface HeatmapChartOptions {
+  /** Total figure width in px. Omitted → derived from the grid (cell width × columns + margins). */
+  width?: number;
+  /** Total figure height in px. Omitted → derived from the grid (cell height × rows + margins). */
+  height?: number;
+  /** Cell width in px when `width` is not given. Default: fits the longest label, between 36 and 96. */
+  cellWidth?: number;
+  /**
+   * Upper bound on the derived width (ignored when `width` is given): long prompts get narrower cells,
+   * rotated x labels and shortened cell text instead of an ever wider figure. Default: none, like the
+   * reference, whose figure grows by a fixed width per token.
+   */
+  maxWidth?: number;
+  /** Cell height in px when `height` is not given. Default 28. */
+  cellHeight?: number;
+  /** Base font size in px for axis labels, cell text and colour bar. Default 12 (Plotly's). */
+  fontSize?: number;
+  /** CSS font-family list. Default prefers DejaVu Sans, which the PNG rasteriser is given. */
+  fontFamily?: string;
+  /** Monospace font-family list for the tooltip table. */
+  monoFontFamily?: string;
+  /** Print the top-1 token in each cell. Default true (hidden anyway when cells are too small to read). */
+  showCellLabels?: boolean;
+}
+
+/** The option plus the pixel size it was laid out for; renderers must use exactly this size. */
+export interface HeatmapFigure {
+  option: EChartsOption;
+  width: number;
+  height: number;
+}
+
+// Single quotes inside: ECharts' SVG output puts font lists into double-quoted style attributes unescaped.
+export const DEFAULT_FONT = "'DejaVu Sans', Verdana, 'Helvetica Neue', Arial, sans-serif";
+export const DEFAULT_MONO = "'DejaVu Sans Mono', Menlo, Consolas, monospace";
+/** The reference's hover box colour (`hoverlabel.bgcolor = rgb(42, 42, 50)`). */
+export const TOOLTIP_BG = 'rgb(42,42,50)';
+export const AXIS_TEXT = '#2a3f5f'; // Plotly's default axis/title text colour, so figures look familiar.
+export const DARK_TEXT = '#111111';
+export const LIGHT_TEXT = '#ffffff';
+export const TITLE_FONT_SIZE = 17;
+export const COLORBAR_WIDTH = 16;
+export const COLORBAR_GAP = 20;

@@ -1,0 +1,116 @@
+/**
+ * Turns a web source (built in, Hub id, URL, picked files) into something the portable loaders read:
+ * a model source for `loadModelFrom` or a lens folder for `readLensFolder`, and checks before loading
+ * that a model fits in the browser's memory.
+ */
+import type { LoadableSource } from '../models/load-model.js';
+import { openSafetensors } from '../formats/safetensors.js';
+import { WebFileSystem } from './web-file-system.js';
+import type { WebSource } from './worker-protocol.js';
+
+/** The models and lenses built into the site (relative to its root). */
+export const BUILTIN_MODELS: Record<string, LoadableSource> = {
+  stories260K: { kind: 'llama2c', checkpoint: 'models/stories260K/stories260K.bin', tokenizer: 'models/stories260K/tok512.bin' },
+};
+export const BUILTIN_LENSES: Record<string, string> = { stories260K: 'lenses/stories260K' };
+
+/**
+ * wasm32 stops at 4 GiB and onnxruntime-web copies every input into its heap at each run, so weights are
+ * held twice (JavaScript + WASM heap) during a run: a model needs about twice its float32 size plus work space.
+ */
+export const BROWSER_MEMORY_LIMIT = 3.5 * 2 ** 30;
+const WORK_SPACE = 256 * 2 ** 20;
+
+export function sourceLabel(s: WebSource): string {
+  switch (s.kind) {
+    case 'builtin':
+      return s.name;
+    case 'hub':
+      return s.id;
+    case 'url':
+      return s.url.replace(/\/+$/, '').split('/').slice(-2).join('/');
+    case 'picked':
+      return s.folder;
+  }
+}
+
+function hubFolder(id: string, endpoint: string): string {
+  const m = /^([\w.-]+\/[\w.-]+|[\w.-]+)(?:@([\w./-]+))?$/.exec(id.trim());
+  if (!m) throw new Error(`"${id}" is not a Hugging Face model id (org/name or org/name@revision)`);
+  return `${endpoint.replace(/\/+$/, '')}/${m[1]}/resolve/${encodeURIComponent(m[2] ?? 'main')}`;
+}
+
+/** Where a model's files are. `base` is the site's root URL (for built-in models). */
+export function modelSource(fs: WebFileSystem, s: WebSource, base: string, hubEndpoint: string): LoadableSource {
+  switch (s.kind) {
+    case 'builtin': {
+      const b = BUILTIN_MODELS[s.name];
+      if (!b) throw new Error(`no built-in model "${s.name}" (built in: ${Object.keys(BUILTIN_MODELS).join(', ')})`);
+      return b.kind === 'llama2c' ? { kind: 'llama2c', checkpoint: new URL(b.checkpoint, base).href, tokenizer: new URL(b.tokenizer, base).href } : { kind: 'hf-folder', dir: new URL(b.dir, base).href };
+    }
+    case 'hub':
+      return { kind: 'hf-folder', dir: hubFolder(s.id, hubEndpoint) };
+    case 'url': {
+      const url = new URL(s.url, base).href;
+      if (/\.bin$/i.test(url)) return { kind: 'llama2c', checkpoint: url, tokenizer: new URL('tok512.bin', url).href };
+      return { kind: 'hf-folder', dir: url.replace(/\/+$/, '') };
+    }
+    case 'picked': {
+      const dir = fs.addPicked(s.folder, s.files);
+      const names = s.files.map((f) => f.name);
+      if (names.includes('config.json')) return { kind: 'hf-folder', dir };
+      const bins = names.filter((n) => /\.bin$/i.test(n));
+      const tok = bins.find((n) => /^tok.*\.bin$/i.test(n) || n === 'tokenizer.bin');
+      const ckpt = bins.find((n) => n !== tok);
+      if (!ckpt || !tok) {
+        throw new Error(`the files picked from "${s.folder}" are neither a Hugging Face model folder (config.json + model.safetensors + tokenizer.json) nor a llama2.c checkpoint with its tokenizer (model.bin + tok512.bin); got ${names.join(', ') || 'no files'}`);
+      }
+      return { kind: 'llama2c', checkpoint: `${dir}/${ckpt}`, tokenizer: `${dir}/${tok}` };
+    }
+  }
+}
+
+/** Where a lens folder is (config.json + params.pt or params.safetensors). */
+export function lensFolder(fs: WebFileSystem, s: WebSource, base: string, hubEndpoint: string, modelName: string): string {
+  switch (s.kind) {
+    case 'builtin': {
+      const b = BUILTIN_LENSES[s.name] ?? BUILTIN_LENSES[modelName];
+      if (!b) throw new Error(`no built-in lens for "${s.name}"`);
+      return new URL(b, base).href;
+    }
+    case 'hub':
+      return hubFolder(s.id, hubEndpoint);
+    case 'url':
+      return new URL(s.url, base).href.replace(/\/+$/, '');
+    case 'picked':
+      return fs.addPicked(s.folder, s.files);
+  }
+}
+
+/**
+ * Bytes the model's weights take as float32, read from the safetensors headers only (range requests) or
+ * from the llama2.c file size; throws with the numbers when the model cannot fit in a browser tab.
+ */
+export async function checkFitsInBrowser(fs: WebFileSystem, source: LoadableSource, headerFs: WebFileSystem): Promise<number> {
+  let floatBytes: number;
+  if (source.kind === 'llama2c') {
+    floatBytes = (await headerFs.open(source.checkpoint)).size;
+  } else {
+    const single = `${source.dir}/model.safetensors`;
+    if (!(await fs.exists(single))) return 0; // sharded or missing: the loader says what is wrong
+    const st = await openSafetensors(headerFs, single);
+    floatBytes = 0;
+    for (const name of st.names()) floatBytes += st.shape(name).reduce((a, b) => a * b, 1) * 4;
+    await st.close();
+  }
+  const need = 2 * floatBytes + WORK_SPACE;
+  if (need > BROWSER_MEMORY_LIMIT) {
+    const gb = (n: number) => (n / 2 ** 30).toFixed(2);
+    throw new Error(
+      `this model has ${gb(floatBytes)} GiB of float32 weights; in a browser tab that needs about ${gb(need)} GiB ` +
+        `(weights held in JavaScript and copied into onnxruntime-web's WebAssembly memory, which stops at 4 GiB). ` +
+        `Use the command line (tuned-lens serve) for this model.`,
+    );
+  }
+  return floatBytes;
+}

@@ -1,0 +1,180 @@
+/**
+ * The static web build in Debian's chromium (playwright-core), served by a loopback static server: the
+ * viewer computes in the browser with onnxruntime-web, and its numbers equal Node's (onnxruntime-node)
+ * for the same request. Cases: the built-in stories260K with its lens; a model folder through the file
+ * input; a cross-origin isolated page (WASM threads); a model by Hub id from a loopback fake Hub. Headless
+ * chromium has no WebGPU adapter here, so every case also checks the page falls back to WASM and says so.
+ *
+ * Skipped (with a message) where chromium is not installed; CI installs it.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as nodePath from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { sharedDataDir } from '../helpers/shared-data.js';
+import { serveStatic, type StaticServer } from '../../src/node/static-server.js';
+import { ViewerEngine } from '../../src/viewer/engine.js';
+import { nodeEngineLoaders } from '../../src/viewer/node-loaders.js';
+import type { TrajectoryRequest, TrajectoryResponse } from '../../src/viewer/protocol.js';
+import { buildWeb } from '../../scripts/build-web.js';
+
+const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
+const PROMPT = 'Once upon a time, there was a little girl named Lily.';
+const skip = existsSync(CHROMIUM) ? false : `chromium is not installed at ${CHROMIUM}: skipping the web build's browser test`;
+const shared = sharedDataDir();
+const STORIES = nodePath.join(shared, 'models', 'stories260K');
+const tmp = mkdtempSync(nodePath.join(tmpdir(), 'tl-web-'));
+let site: string;
+let browser: Browser;
+let plain: StaticServer;
+
+before(async () => {
+  if (skip) return;
+  site = await buildWeb(nodePath.join(tmp, 'site'));
+  plain = await serveStatic(site);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+});
+
+after(async () => {
+  await browser?.close();
+  await plain?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function openPage(url: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { tunedLens?: unknown }).tunedLens && document.getElementById('model')?.querySelectorAll('option').length, null, { timeout: 60_000 });
+  return { page, problems };
+}
+
+function pageTrajectory(page: Page, req: TrajectoryRequest): Promise<TrajectoryResponse> {
+  return page.evaluate((r) => (window as unknown as { tunedLens: { fetchTrajectory(x: unknown): Promise<TrajectoryResponse> } }).tunedLens.fetchTrajectory(r), req);
+}
+
+/** Same statistics, top-k ids and probabilities (to 1e-4) as Node computes for the same request. */
+function assertSameNumbers(web: TrajectoryResponse, node: TrajectoryResponse): void {
+  assert.equal(web.grids.length, node.grids.length);
+  web.grids.forEach((g, gi) => {
+    const n = node.grids[gi]!;
+    assert.deepEqual(g.inputIds, n.inputIds);
+    assert.deepEqual(g.topIds, n.topIds, 'top-k ids');
+    for (const key of ['entropy', 'crossEntropy', 'forwardKl', 'maxProb', 'rank', 'topProbs'] as const) {
+      const a = g[key] as (number | null)[];
+      const b = n[key] as (number | null)[];
+      assert.equal(a.length, b.length, key);
+      a.forEach((v, i) => {
+        if (v === null || b[i] === null) assert.equal(v, b[i], `${key}[${i}]`);
+        else assert.ok(Math.abs(v - b[i]!) <= 1e-4 * Math.max(1, Math.abs(b[i]!)), `${key}[${i}]: web ${v} vs node ${b[i]}`);
+      });
+    }
+  });
+}
+
+const nodeEngine = (models: string[], lenses: Record<string, string[]> = {}) => new ViewerEngine({ models, lenses }, nodeEngineLoaders());
+
+test('built-in stories260K and its lens: the browser computes what Node computes; WASM fallback is shown', { skip }, async () => {
+  const { page, problems } = await openPage(plain.url);
+  const backend = await page.textContent('#web-backend');
+  assert.match(backend!, /WebAssembly, SIMD, 1 thread/);
+  assert.match(backend!, /WebGPU/); // why WebGPU is not used
+  const lensDir = nodePath.join(site, 'lenses', 'stories260K');
+  const node = nodeEngine([STORIES], { [STORIES]: [lensDir] });
+  for (const lens of ['logit', 'tuned'] as const) {
+    const req: TrajectoryRequest = { model: 0, lens, prompt: PROMPT, topK: 10 };
+    assertSameNumbers(await pageTrajectory(page, req), await node.trajectory(req));
+  }
+  // And the page draws it.
+  await page.fill('#prompt', PROMPT);
+  await page.click('#run');
+  await page.waitForFunction(() => document.querySelectorAll('.panel').length > 0, null, { timeout: 60_000 });
+  assert.equal(await page.textContent('#error'), '');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a model folder through the file input (llama2.c checkpoint + tokenizer)', { skip }, async () => {
+  const { page } = await openPage(plain.url);
+  await page.setInputFiles('#web-folder', STORIES); // a folder input: the whole folder
+  await page.waitForFunction(() => document.getElementById('model')!.querySelectorAll('option').length === 2, null, { timeout: 30_000 });
+  const req: TrajectoryRequest = { model: 1, lens: 'logit', prompt: PROMPT, topK: 5 };
+  assertSameNumbers(await pageTrajectory(page, req), await nodeEngine([STORIES]).trajectory({ ...req, model: 0 }));
+  await page.close();
+});
+
+test('cross-origin isolated: WASM threads, same numbers', { skip }, async () => {
+  const iso = await serveStatic(site, { isolated: true });
+  try {
+    const { page } = await openPage(iso.url);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    const threads = Number(/SIMD, (\d+) thread/.exec((await page.textContent('#web-backend'))!)?.[1]);
+    assert.ok(threads >= 2, `threads: ${threads}`);
+    const req: TrajectoryRequest = { model: 0, lens: 'logit', prompt: PROMPT, topK: 10 };
+    assertSameNumbers(await pageTrajectory(page, req), await nodeEngine([STORIES]).trajectory(req));
+    await page.close();
+  } finally {
+    await iso.close();
+  }
+});
+
+/** A GPT-2-style byte-level BPE (as in the tokenizer tests), padded to the tiny gpt2's 211 ids with unused pieces. */
+const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+const TOKENIZER = {
+  version: '1.0',
+  added_tokens: [special(0, '<|endoftext|>')],
+  normalizer: null,
+  pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+  post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+  decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+  model: {
+    type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false,
+    vocab: { '<|endoftext|>': 0, h: 1, e: 2, l: 3, o: 4, 'Ġ': 5, w: 6, r: 7, d: 8, he: 9, ll: 10, hell: 11, hello: 12, 'Ġw': 13, or: 14, ld: 15, 'Ġwor': 16, 'Ġworld': 17, '!': 18, ...Object.fromEntries(Array.from({ length: 211 - 19 }, (_, i) => [`<unused${i}>`, 19 + i])) },
+    merges: ['h e', 'l l', 'he ll', 'hell o', 'Ġ w', 'o r', 'l d', 'Ġw or', 'Ġwor ld'],
+  },
+};
+
+test('a model by Hub id from a loopback fake Hub (CORS, HEAD, range requests)', { skip }, async () => {
+  const repo = nodePath.join(tmp, 'hub-gpt2');
+  mkdirSync(repo);
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(nodePath.join(shared, 'golden', 'tiny-random', 'gpt2', f), nodePath.join(repo, f));
+  writeFileSync(nodePath.join(repo, 'tokenizer.json'), JSON.stringify(TOKENIZER));
+  const seen: string[] = [];
+  const hub = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url} ${req.headers.range ?? ''}`.trim());
+    const cors = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'Range', 'Access-Control-Expose-Headers': 'Content-Length, Content-Range' };
+    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+    const m = /^\/tiny\/gpt2\/resolve\/main\/([\w.]+)$/.exec(req.url ?? '');
+    const file = m ? nodePath.join(repo, m[1]!) : '';
+    if (!m || !existsSync(file)) return void res.writeHead(404, cors).end('Entry not found');
+    const body = readFileSync(file);
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (range) {
+      const [a, b] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
+      res.writeHead(206, { ...cors, 'Content-Range': `bytes ${a}-${b}/${body.length}`, 'Content-Length': String(b - a + 1) });
+      return void res.end(req.method === 'HEAD' ? undefined : body.subarray(a, b + 1));
+    }
+    res.writeHead(200, { ...cors, 'Content-Length': String(statSync(file).size) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise<void>((r) => hub.listen(0, '127.0.0.1', r));
+  const endpoint = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+  try {
+    const { page } = await openPage(`${plain.url}?hub=${encodeURIComponent(endpoint)}`);
+    await page.fill('#web-hub-id', 'tiny/gpt2');
+    await page.click('#web-hub-load');
+    await page.waitForFunction(() => document.getElementById('model')!.querySelectorAll('option').length === 2, null, { timeout: 30_000 });
+    const req: TrajectoryRequest = { model: 1, lens: 'logit', prompt: 'hello world!', topK: 5 };
+    assertSameNumbers(await pageTrajectory(page, req), await nodeEngine([repo]).trajectory({ ...req, model: 0 }));
+    // The safetensors header was read with a range request before the weights were downloaded.
+    assert.ok(seen.some((s) => s.startsWith('GET /tiny/gpt2/resolve/main/model.safetensors bytes=0-7')), seen.join('\n'));
+    await page.close();
+  } finally {
+    await new Promise<void>((r) => hub.close(() => r()));
+  }
+});
