@@ -35,3 +35,37 @@ export function forwardFlops(cfg: { dModel: number; nLayers: number; dFF: number
   const attention = 2 * H * T * T * hd; // QKᵀ and PV, full (unmasked) square as the kernels compute it
   return L * (2 * perLayerDense * T + 2 * attention) + 2 * d * V * T;
 }
+
+/**
+ * The ceiling as the issue defines it: our own fp32 MatMul on the workloads' largest shape, the
+ * unembedding of 2048 rows (2048×768 · 768×50257), through the same runtime, in the calling process.
+ */
+export async function unembeddingCeilingGflops(): Promise<number> {
+  const { Graph } = await import('../../src/graph/graph.js');
+  const op = await import('../../src/graph/ops.js');
+  const { defaultRuntime } = await import('../../src/node/runtime.js');
+  const [M, K, N] = [2048, 768, 50257];
+  const g = new Graph();
+  const c = await defaultRuntime().compile({ y: op.matmul(g.input('a', 'float32', [M, K]), g.input('b', 'float32', [K, N])) });
+  const a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i) * 0.01);
+  const b = Float32Array.from({ length: K * N }, (_, i) => Math.cos(i) * 0.01);
+  const s = await timeIt(() => c.run({ a, b }), 2, 1);
+  await c.release();
+  return (2 * M * K * N) / s / 1e9;
+}
+
+/** Streaming read bandwidth in GB/s: one pass summing a 256 MB array (best of 3, after a warm-up). */
+export function streamingBandwidthGBs(): number {
+  const a = new Float32Array(64 * 2 ** 20).fill(1);
+  let best = Infinity;
+  let sink = 0;
+  for (let r = 0; r < 4; r++) {
+    const t0 = performance.now();
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i]!;
+    sink += s;
+    if (r > 0) best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  if (sink < 0) console.error(sink);
+  return a.byteLength / best / 1e9;
+}

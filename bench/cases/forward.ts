@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../src/node/load-model.js';
 import { makeGpt2Small } from '../make-gpt2-small.js';
-import { forwardFlops, peakRssMb, timeIt, type CaseResult } from './common.js';
+import { forwardFlops, peakRssMb, timeIt, unembeddingCeilingGflops, type CaseResult } from './common.js';
 
 export async function gpt2Forward(T = 1024): Promise<CaseResult> {
   const dir = await makeGpt2Small();
@@ -13,5 +13,7 @@ export async function gpt2Forward(T = 1024): Promise<CaseResult> {
   // model.forward: logits (computed over blocks of positions), every hidden state, the final residual.
   const s = await timeIt(() => model.forward({ ids }), 3, 1);
   const flops = forwardFlops(model.config, T);
-  return { name: 'gpt2-small forward T=1024', seconds: s, tokensPerSecond: T / s, gflops: flops / s / 1e9, peakRssMb: peakRssMb(), checkpointMb };
+  const rss = peakRssMb(); // before the ceiling's own 2048 × 50257 output
+  const ceiling = await unembeddingCeilingGflops();
+  return { name: 'gpt2-small forward T=1024', seconds: s, tokensPerSecond: T / s, gflops: flops / s / 1e9, ceilingGflops: ceiling, fractionOfSameProcessCeiling: flops / s / 1e9 / ceiling, peakRssMb: rss, checkpointMb };
 }

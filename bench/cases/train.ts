@@ -37,8 +37,10 @@ export async function gpt2Training(steps = 2): Promise<CaseResult> {
   await trainLens(lens, chunks.slice(1), recipe({ numSteps: steps, tokensPerStep: T, seqLen: T, microBatchSize: 1 }));
   const s = (performance.now() - t0) / 1000;
   const { dModel: d, vocabSize: V, nLayers: L } = model.config;
-  // Per layer: translator forward + two backward matmuls, unembedding forward + input-gradient backward.
-  const lensFlops = L * (3 * 2 * T * d * d + 2 * 2 * T * d * V);
+  // Per layer: translator forward + its weight gradient (its input is frozen: no input gradient), the
+  // frozen unembedding's forward + input gradient (no weight gradient). The final row's logits are the
+  // forward's head.
+  const lensFlops = L * (2 * 2 * T * d * d + 2 * 2 * T * d * V);
   const flops = steps * (forwardFlops(model.config, T) + lensFlops);
   return { name: 'gpt2-small lens training (seq 1024)', seconds: s, tokensPerSecond: (steps * T) / s, gflops: flops / s / 1e9, peakRssMb: peakRssMb(), checkpointMb: statSync(join(dir, 'model.safetensors')).size / 2 ** 20 };
 }

@@ -68,7 +68,12 @@ export function rowStatistics(inp: RowStatInputs): RowStatValues {
     maxProb: top ? op.exp(op.slice(top[0], -1, 0, 1)) : op.exp(op.reduceMax(logp, [-1], true)),
   };
   out.maxProb = op.reshape(out.maxProb, logp.shape.slice(0, -1));
-  if (inp.outputLogp) out.forwardKl = klOf(inp.outputLogp, logp);
+  if (inp.outputLogp) {
+    // KL(out ‖ row) = Σ p_out log p_out − Σ p_out log p_row. The first sum is over the output row only
+    // ([1, …] broadcast), so the full [rows, …, vocab] tensor gets one Mul, not klOf's Sub and Mul.
+    const pOut = op.exp(inp.outputLogp);
+    out.forwardKl = op.sub(op.reduceSum(op.mul(pOut, inp.outputLogp), [-1]), op.reduceSum(op.mul(pOut, logp), [-1]));
+  }
   if (inp.targets) {
     out.targetLogp = op.gatherLast(logp, inp.targets);
     out.rank = rankOf(logp, out.targetLogp);
