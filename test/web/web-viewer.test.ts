@@ -21,6 +21,7 @@ import { ViewerEngine } from '../../src/viewer/engine.js';
 import { nodeEngineLoaders } from '../../src/viewer/node-loaders.js';
 import type { TrajectoryRequest, TrajectoryResponse } from '../../src/viewer/protocol.js';
 import { buildWeb } from '../../scripts/build-web.js';
+import { byteLevelTokenizer } from '../helpers/byte-level-tokenizer.js';
 
 const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
@@ -123,27 +124,11 @@ test('cross-origin isolated: WASM threads, same numbers', { skip }, async () => 
   }
 });
 
-/** A GPT-2-style byte-level BPE (as in the tokenizer tests), padded to the tiny gpt2's 211 ids with unused pieces. */
-const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-const TOKENIZER = {
-  version: '1.0',
-  added_tokens: [special(0, '<|endoftext|>')],
-  normalizer: null,
-  pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-  post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
-  decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-  model: {
-    type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false,
-    vocab: { '<|endoftext|>': 0, h: 1, e: 2, l: 3, o: 4, 'Ġ': 5, w: 6, r: 7, d: 8, he: 9, ll: 10, hell: 11, hello: 12, 'Ġw': 13, or: 14, ld: 15, 'Ġwor': 16, 'Ġworld': 17, '!': 18, ...Object.fromEntries(Array.from({ length: 211 - 19 }, (_, i) => [`<unused${i}>`, 19 + i])) },
-    merges: ['h e', 'l l', 'he ll', 'hell o', 'Ġ w', 'o r', 'l d', 'Ġw or', 'Ġwor ld'],
-  },
-};
-
 test('a model by Hub id from a loopback fake Hub (CORS, HEAD, range requests)', { skip }, async () => {
   const repo = nodePath.join(tmp, 'hub-gpt2');
   mkdirSync(repo);
   for (const f of ['config.json', 'model.safetensors']) copyFileSync(nodePath.join(shared, 'golden', 'tiny-random', 'gpt2', f), nodePath.join(repo, f));
-  writeFileSync(nodePath.join(repo, 'tokenizer.json'), JSON.stringify(TOKENIZER));
+  writeFileSync(nodePath.join(repo, 'tokenizer.json'), JSON.stringify(byteLevelTokenizer(211)));
   const seen: string[] = [];
   const hub = createServer((req, res) => {
     seen.push(`${req.method} ${req.url} ${req.headers.range ?? ''}`.trim());
