@@ -13,6 +13,8 @@ import type { Value } from '../graph/graph.js';
 import type { LanguageModel } from '../models/language-model.js';
 import type { ForwardValues } from '../models/transformer.js';
 import { equalLengthBatches } from './sequences.js';
+import { crossEntropyOnData } from '../surgery/cross-entropy.js';
+import { deletePlan } from '../surgery/plans.js';
 import { percentile } from './stats.js';
 
 /** Sum over sequences of each sequence's mean next-token CE (so the gradient for sequence b is that of its own loss). */
@@ -98,29 +100,20 @@ export interface DeletionResult {
   predictedTokens: number;
 }
 
-/** Sum of next-token CE over every predicted token of a batch (logits [B, T, V], targets [B, T-1]). */
-function summedCe(logits: Value, targets: Value): Value {
-  const T = logits.shape[1]!;
-  return op.neg(op.reduceSum(op.gatherLast(op.logSoftmax(op.slice(logits, 1, 0, T - 1)), targets), [0, 1]));
-}
-
-/** Next-token CE (mean over all predicted tokens) of the intact model and with each block deleted (plan without it). */
+/**
+ * Next-token CE (mean over all predicted tokens) of the intact model and with each block deleted (plan without
+ * it), through the one CE function `tuned-lens surgery` uses too, so `--delete i` equals `ceWithoutLayer[i]`.
+ */
 export async function layerDeletion(model: LanguageModel, sequences: readonly number[][], opts: { maxTokens?: number; onLayer?: (done: number) => void } = {}): Promise<DeletionResult> {
-  const L = model.nLayers;
   const usable = sequences.filter((s) => s.length >= 2);
-  const predicted = usable.reduce((n, s) => n + s.length - 1, 0);
-  const plans: (number[] | undefined)[] = [undefined, ...Array.from({ length: L }, (_, l) => Array.from({ length: L }, (_, i) => i).filter((i) => i !== l))];
-  const totals = new Float64Array(plans.length);
+  const plans: (number[] | undefined)[] = [undefined, ...Array.from({ length: model.nLayers }, (_, l) => deletePlan(model.nLayers, [l]))];
+  const ce: number[] = [];
+  let predicted = 0;
   for (const [p, plan] of plans.entries()) {
-    for (const batch of equalLengthBatches(usable, opts.maxTokens ?? 8192)) {
-      const [B, T] = [batch.ids.length, batch.ids[0]!.length];
-      const mg = model.buildGraph({ ids: batch.ids }, { plan });
-      const targets = mg.g.input('causal.targets', 'int64', [B, T - 1]);
-      const tgt = BigInt64Array.from(batch.ids.flatMap((row) => row.slice(1)), (v) => BigInt(v));
-      const r = await model.run(mg, { ce: summedCe(mg.forward.logits, targets) }, { 'causal.targets': tgt });
-      totals[p] += (r.ce!.data as Float32Array)[0]!;
-    }
+    const r = await crossEntropyOnData(model, usable, { ...(plan ? { plan } : {}), maxTokens: opts.maxTokens ?? 8192 });
+    ce.push(r.ce);
+    predicted = r.tokens;
     opts.onLayer?.(p + 1);
   }
-  return { baselineCe: totals[0]! / predicted, ceWithoutLayer: Array.from(totals.subarray(1), (t) => t / predicted), predictedTokens: predicted };
+  return { baselineCe: ce[0]!, ceWithoutLayer: ce.slice(1), predictedTokens: predicted };
 }
