@@ -10,6 +10,7 @@ import type { HostData } from '../graph/runtime.js';
 import type { Lens } from '../lens/lens.js';
 import { allRows, reduceLensRows, scatterBlock, type RowReduction } from '../lens/rows.js';
 import { batchShape, type Batch } from '../models/position-inputs.js';
+import type { ForwardOptions } from '../models/interventions.js';
 import { jsOf, klOf, rowStatistics, tvOf } from './row-statistics.js';
 
 /** Additive logit mask that forbids a token (the reference uses −finfo.max). */
@@ -36,6 +37,8 @@ export interface TrajectoryOptions {
    * a causal model never lets a position read a later one. Default true; false runs the exact length.
    */
   lengthBucket?: boolean;
+  /** Interventions inside the model's forward pass (`edits`), e.g. a causal-basis direction ablated at hidden_states[i]. */
+  forward?: Omit<ForwardOptions, 'logits'>;
 }
 
 /** Arrays are C-order [rows][batch][positions] (and [..][k] for top-k). */
@@ -162,7 +165,7 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
         put(res.tv!, 'cmp_tv');
       }
     },
-    { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress },
+    { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress, forward: options.forward },
   );
   if (Tp !== T) {
     // [R, B, Tp(, K)] → [R, B, T(, K)]

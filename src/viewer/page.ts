@@ -4,6 +4,8 @@
  * inline script, so the Content-Security-Policy can forbid inline scripts entirely.
  */
 
+import { CAUSAL_CSS, CAUSAL_SECTION } from './causal-page.js';
+
 export const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
@@ -122,7 +124,7 @@ export function viewerPageHtml(options: { build?: 'server' | 'web' } = {}): stri
 ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
 ` : ''}<link rel="icon" href="data:,">
 <title>tuned-lens viewer</title>
-<style>${CSS}${web ? WEB_CSS : ''}</style>
+<style>${CSS}${web ? WEB_CSS : CAUSAL_CSS}</style>
 </head>
 <body>
 <header><h1>tuned-lens viewer</h1><span class="hint">what every layer predicts — hover a cell for its top-10, click it to keep it, click a token to pin it</span></header>
@@ -168,6 +170,7 @@ ${web ? WEB_SOURCES : ''}
     <div id="pin-chart" hidden></div>
   </aside>
 </main>
+${web ? '' : CAUSAL_SECTION}
 <script src="${prefix}echarts.min.js"></script>
 <script src="${prefix}app.js"></script>
 </body>

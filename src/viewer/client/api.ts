@@ -2,7 +2,7 @@
  * The page's calls to the viewer server. Every failure becomes an Error whose message is fit to show
  * the user (the server's own message where it sent one).
  */
-import type { ConfigResponse, ExportRequest, PinRequest, PinResponse, ProgressResponse, TrajectoryRequest, TrajectoryResponse } from '../protocol.js';
+import type { AblationRequest, AblationResponse, BasesResponse, ConfigResponse, ExportRequest, PinRequest, PinResponse, ProgressResponse, TrajectoryRequest, TrajectoryResponse } from '../protocol.js';
 import { buildHeatmapOption } from '../../viz/heatmap-chart.js';
 import { buildPanels, type ViewPanel } from '../view-model.js';
 import { echartsLib } from './echarts.js';
@@ -36,6 +36,9 @@ export const fetchConfig = (): Promise<ConfigResponse> => (web ? callWorker('con
 export const fetchProgress = (): Promise<ProgressResponse> => (web ? callWorker('progress') : call('/api/progress'));
 export const fetchTrajectory = (req: TrajectoryRequest): Promise<TrajectoryResponse> => (web ? callWorker('trajectory', req) : call('/api/trajectory', req));
 export const fetchPin = (req: PinRequest): Promise<PinResponse> => (web ? callWorker('pin', req) : call('/api/pin', req));
+// The causal basis panel needs the server (`serve --bases DIR`); the static web build has none.
+export const fetchBases = (): Promise<BasesResponse> => (web ? Promise.resolve({ bases: [] }) : call('/api/bases'));
+export const fetchAblation = (req: AblationRequest): Promise<AblationResponse> => call('/api/ablate', req);
 
 function saveBlob(blob: Blob, name: string): string {
   const url = URL.createObjectURL(blob);

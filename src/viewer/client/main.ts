@@ -35,6 +35,7 @@ import { downloadExport, fetchConfig, fetchPin, fetchProgress, fetchTrajectory }
 import { HeatmapPanels } from './heatmaps.js';
 import { PinView, type Pin } from './pin-chart.js';
 import { renderCellView } from './side-panel.js';
+import { CausalPanel } from './causal-panel.js';
 import { initWebSources } from './web-sources.js';
 import { isWebBuild } from './worker-client.js';
 
@@ -89,6 +90,8 @@ let draws = 0;
 let target: { key: string; colouring: TargetColouring } | null = null;
 /** Pin answers for typed tokens, per "request key # typed token". */
 const typedPinCache = new Map<string, Promise<PinResponse>>();
+/** The causal basis panel (server started with --bases); none in the static web build. */
+let causal: CausalPanel | null = null;
 
 const heatmaps = new HeatmapPanels(el.panels, {
   hover: (panel, row, pos) => {
@@ -326,6 +329,7 @@ function draw(): void {
     el.topLists.replaceChildren();
   }
   showNotice(viewNotice());
+  causal?.update(current.req, state.view);
   // A counter of finished draws: lets tests (and curious users) wait for the page to settle.
   document.body.dataset.ready = String(++draws);
   renderPins();
@@ -529,6 +533,10 @@ async function init(): Promise<void> {
   }
   fillModelMenus();
   writeControls();
+  if (!isWebBuild()) {
+    causal = new CausalPanel({ withProgress, showError });
+    await causal.init();
+  }
 
   el.form.addEventListener('submit', (ev) => {
     ev.preventDefault();
