@@ -35,7 +35,7 @@ export function ablationPanels(resp: AblationResponse, view: ViewSettings): View
   const statistic: BaseStatistic = view.statistic;
   const meta = DISTANCE_LABELS[view.distance as DistanceStatistic];
   const grid = traj.toHeatmap(statistic, { title: `${head} · ${traj.statistic(statistic).name}` });
-  const change = traj.toHeatmap(meta.statistic, { title: `${head} · ${meta.label} from the original` });
+  const change = traj.toHeatmap(meta.statistic, { title: `${head} · change from the original` });
   change.statisticName = `${meta.short}(original | ablated)`;
   for (const data of [grid, change]) data.rowLabels = data.rowLabels.map(rowName);
   return [
