@@ -35,8 +35,8 @@ import {
 export const GRID_MODE_LABELS: Readonly<Record<GridMode, string>> = {
   lens: 'lens rows',
   depth: 'prediction depth',
-  delta: 'layer differences (row vs the row below)',
-  sublayer: 'sub-layer reads (after each attention)',
+  delta: 'layer differences',
+  sublayer: 'sub-layer reads',
 };
 
 /** Whether a response already carries what a mode needs (else the page asks the server again). */
@@ -185,10 +185,18 @@ export function buildViewPanels(resp: TrajectoryResponse, view: ViewSettings, ta
     const shown = modeResponse(resp, mode);
     const tuned = resp.grids.some((g) => g.lens === 'tuned');
     return buildPanels(shown, view, null).map((p) => {
-      if (!p.key.startsWith('grid-') || shown.grids[p.grids[0]!]?.lens !== 'tuned' || !tuned) return p;
+      const grid = shown.grids[p.grids[0]!]!;
+      const note = (row: number): string | null => {
+        const label = grid.rowLabels[row] ?? '';
+        const m = /^(\d+)\.attn$/.exec(label);
+        if (!m) return null;
+        const lens = grid.lens === 'tuned' ? ' (tuned-lens translators exist only for block outputs, so this row and its top-k are the logit lens)' : '';
+        return `Row ${label}: the logit lens on the residual after block ${m[1]}'s attention, before its MLP${lens}.`;
+      };
+      if (!p.key.startsWith('grid-') || grid.lens !== 'tuned' || !tuned) return { ...p, note };
       // Translators exist only for block outputs: say on the figure which rows are which lens.
       const title = `${p.title} · .attn rows: logit lens`;
-      return { ...p, title, data: { ...p.data, title } };
+      return { ...p, title, data: { ...p.data, title }, note };
     });
   }
   return buildPanels(resp, view, target);
