@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph } from '../../src/graph/graph.js';
 import * as op from '../../src/graph/ops.js';
-import { LogitLens } from '../../src/lens/lens.js';
 import { lensLogProbs } from '../../src/lens/rows.js';
 import { midBlockResidualUnavailable } from '../../src/models/blocks.js';
 import type { LanguageModel } from '../../src/models/language-model.js';
