@@ -395,9 +395,9 @@ export class ViewerEngine {
         }
         resp = { ...base, pieces, layerDeltas };
       } else {
-        const why = midBlockResidualUnavailable(model.config);
+        const why = base.model.sublayerUnavailable;
         if (why) {
-          resp = { ...base, sublayerUnavailable: `Sub-layer reads are off for ${model.name}: ${why}.` };
+          resp = { ...base, sublayerUnavailable: why };
         } else {
           // One read per prompt: the logit lens on the same prompt gives the same rows for every grid of it.
           const perPrompt = new Map<number, GridPayload>();
@@ -485,7 +485,9 @@ export class ViewerEngine {
   }
 
   private modelInfo(index: number, model: LanguageModel): ModelInfo {
-    return { index, name: this.displayName(this.models[index]!), vocabSize: model.config.vocabSize, nLayers: model.nLayers, maxTokens: this.maxTokens(model) };
+    const info: ModelInfo = { index, name: this.displayName(this.models[index]!), vocabSize: model.config.vocabSize, nLayers: model.nLayers, maxTokens: this.maxTokens(model) };
+    const noSublayer = midBlockResidualUnavailable(model.config);
+    return noSublayer ? { ...info, sublayerUnavailable: `Sub-layer reads are off for ${info.name}: ${noSublayer}.` } : info;
   }
 
   parsePinRequest(body: unknown): PinRequest {

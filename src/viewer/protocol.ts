@@ -121,6 +121,8 @@ export interface ModelInfo {
   nLayers: number;
   /** Longest prompt in tokens the server accepts for this model. */
   maxTokens: number;
+  /** Why the model has no sub-layer reads (parallel attention and MLP); absent when it has them. */
+  sublayerUnavailable?: string;
 }
 
 export interface TrajectoryResponse {

@@ -7,6 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as nodePath from 'node:path';
 import { Graph } from '../../src/graph/graph.js';
 import * as op from '../../src/graph/ops.js';
 import { lensLogProbs } from '../../src/lens/rows.js';
@@ -22,11 +25,12 @@ import { createRuntime } from '../../src/node/runtime.js';
 import { computeLayerDifferences } from '../../src/trajectory/layer-differences.js';
 import { computeSublayerTrajectory } from '../../src/trajectory/sublayer.js';
 import { ViewerEngine } from '../../src/viewer/engine.js';
-import { buildViewPanels, gridDepths, interleaveSublayer, modeResponse } from '../../src/viewer/grid-modes.js';
+import { buildViewPanels, gridDepths, gridModeNotice, interleaveSublayer, modeResponse } from '../../src/viewer/grid-modes.js';
 import { nodeEngineLoaders } from '../../src/viewer/node-loaders.js';
 import type { GridPayload, TrajectoryResponse, ViewSettings } from '../../src/viewer/protocol.js';
 import { DEFAULT_VIEW, stateFromQuery, stateToQuery, defaultState } from '../../src/viewer/url-state.js';
 import { flat, goldenPath, readGolden } from '../helpers/golden.js';
+import { byteLevelTokenizer } from '../helpers/byte-level-tokenizer.js';
 
 const LENS_DIR = goldenPath('reference-lens', 'lens');
 const runtime = createRuntime();
@@ -254,4 +258,25 @@ test('engine: delta and sub-layer data per grid, the plain grids unchanged, pane
   assert.match(subPanels[1]!.title, /\.attn rows: logit lens/);
   // A mode without its data (asked of a plain response) draws the lens rows.
   assert.deepEqual(buildViewPanels(plain, view({ mode: 'delta' })).map((p) => p.key), ['grid-0', 'grid-1']);
+});
+
+test('engine on a parallel-residual model (tiny-random gpt_neox): sub-layer reads off with the reason, lens rows shown, differences still work', async () => {
+  const dir = mkdtempSync(nodePath.join(tmpdir(), 'tl-neox-'));
+  try {
+    for (const f of ['config.json', 'model.safetensors']) copyFileSync(goldenPath('tiny-random', 'gpt_neox', f), nodePath.join(dir, f));
+    writeFileSync(nodePath.join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizer(199)));
+    const engine = new ViewerEngine({ models: [dir] }, nodeEngineLoaders());
+    const req = engine.parseTrajectoryRequest({ model: 0, lens: 'logit', prompt: 'hello world!', mode: 'sublayer' });
+    const resp = await engine.trajectory(req);
+    assert.match(resp.model.sublayerUnavailable ?? '', /no mid-block residual: .*parallel/);
+    assert.equal(resp.sublayerUnavailable, resp.model.sublayerUnavailable);
+    assert.equal(resp.sublayerGrids, undefined);
+    assert.deepEqual(buildViewPanels(resp, view({ mode: 'sublayer' })).map((p) => p.key), ['grid-0']);
+    assert.match(gridModeNotice(resp, view({ mode: 'sublayer' }), false)!, /Sub-layer reads are off .*parallel.* Showing the lens rows/);
+    const delta = await engine.trajectory({ ...req, mode: 'delta' });
+    assert.equal(delta.layerDeltas![0]!.rows, 4);
+    assert.ok(delta.layerDeltas![0]!.kl.slice(delta.layerDeltas![0]!.positions).every((v) => v !== null && v >= -1e-6));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

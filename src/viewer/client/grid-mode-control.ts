@@ -47,6 +47,15 @@ export function gridModeNeedsRun(resp: TrajectoryResponse | undefined, mode: Gri
   return resp !== undefined && !hasModeData(resp, mode);
 }
 
+/** Switches the sub-layer option off, with the reason as its tooltip, for a model without a mid-block residual. */
+export function markGridModes(resp: TrajectoryResponse): void {
+  const option = menu()?.querySelector<HTMLOptionElement>('option[value="sublayer"]');
+  if (!option) return;
+  const why = resp.model.sublayerUnavailable;
+  option.disabled = why !== undefined;
+  option.title = why ?? '';
+}
+
 /** Calls `onChange` when the menu changes. */
 export function onGridModeChange(onChange: () => void): void {
   menu()?.addEventListener('change', onChange);

@@ -31,7 +31,7 @@ import {
   type ViewPanel,
 } from '../view-model.js';
 import { buildViewPanels, gridModeNotice, modeResponse } from '../grid-modes.js';
-import { fillGridModeMenu, gridModeNeedsRun, onGridModeChange, readGridMode, showGridModeMenus, withGridMode, writeGridMode } from './grid-mode-control.js';
+import { fillGridModeMenu, gridModeNeedsRun, markGridModes, onGridModeChange, readGridMode, showGridModeMenus, withGridMode, writeGridMode } from './grid-mode-control.js';
 import { downloadExport, fetchConfig, fetchPin, fetchProgress, fetchTrajectory } from './api.js';
 import { HeatmapPanels } from './heatmaps.js';
 import { PinView, type Pin } from './pin-chart.js';
@@ -323,6 +323,7 @@ function draw(): void {
     return;
   }
   heatmaps.render(panels);
+  markGridModes(current.resp);
   if (state.cell && !panels[state.cell.panel]) state.cell = null;
   heatmaps.select(state.cell);
   if (state.cell) showCell(state.cell.panel, state.cell.row, state.cell.pos, true);
