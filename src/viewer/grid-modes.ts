@@ -91,6 +91,8 @@ export function interleaveSublayer(grid: GridPayload, mid: GridPayload): GridPay
   };
 }
 
+const interleaved = new WeakMap<TrajectoryResponse, TrajectoryResponse>();
+
 /**
  * The response as a mode shows it: in 'sublayer' mode (when the model has a mid-block residual) every grid
  * interleaved with its sub-layer rows, without the lens-difference panel (its rows are block outputs only).
@@ -98,13 +100,14 @@ export function interleaveSublayer(grid: GridPayload, mid: GridPayload): GridPay
  */
 export function modeResponse(resp: TrajectoryResponse, mode: GridMode | undefined): TrajectoryResponse {
   if (mode !== 'sublayer' || !resp.sublayerGrids) return resp;
-  const mids = resp.sublayerGrids;
-  return {
-    ...resp,
-    lens: resp.lens === 'diff' ? 'compare' : resp.lens,
-    grids: resp.grids.map((g, gi) => interleaveSublayer(g, mids[gi]!)),
-    distance: null,
-  };
+  // The page asks on every hover: build once per response (also keeps view-model's label cache warm).
+  let shown = interleaved.get(resp);
+  if (!shown) {
+    const mids = resp.sublayerGrids;
+    shown = { ...resp, lens: resp.lens === 'diff' ? 'compare' : resp.lens, grids: resp.grids.map((g, gi) => interleaveSublayer(g, mids[gi]!)), distance: null };
+    interleaved.set(resp, shown);
+  }
+  return shown;
 }
 
 function gridParts(resp: TrajectoryResponse, grid: GridPayload): string[] {
