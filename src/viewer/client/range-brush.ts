@@ -88,7 +88,6 @@ export function renderRangeMessage(f: RangeFields, positions: number, from: numb
   const problem = rangeProblem(positions, from, to);
   f.from.setAttribute('aria-invalid', String(problem !== null && (from > positions - 1 || (to !== null && to <= from))));
   f.to.setAttribute('aria-invalid', String(problem !== null && to !== null && (to > positions || to <= from)));
-  f.message.replaceChildren();
   f.message.classList.toggle('bad', problem !== null);
   const [a, b] = clampRange(positions, from, to);
   if (problem === null && a === 0 && b === positions) {
@@ -96,11 +95,18 @@ export function renderRangeMessage(f: RangeFields, positions: number, from: numb
     return;
   }
   f.message.hidden = false;
-  f.message.append(problem === null ? `Positions ${a}–${b - 1} of 0–${positions - 1}.` : `${problem} Showing ${a}–${b - 1}.`);
-  const all = document.createElement('button');
-  all.type = 'button';
-  all.className = 'secondary';
-  all.textContent = 'Show all';
-  all.addEventListener('click', showAll);
-  f.message.append(' ', all);
+  // The text and button are updated in place: a blur re-renders this while the button is being clicked.
+  let text = f.message.querySelector<HTMLElement>('.text');
+  let all = f.message.querySelector<HTMLButtonElement>('button');
+  if (!text || !all) {
+    text = document.createElement('span');
+    text.className = 'text';
+    all = document.createElement('button');
+    all.type = 'button';
+    all.className = 'secondary';
+    all.textContent = 'Show all';
+    f.message.replaceChildren(text, ' ', all);
+  }
+  text.textContent = problem === null ? `Positions ${a}–${b - 1} of 0–${positions - 1}.` : `${problem} Showing ${a}–${b - 1}.`;
+  all.onclick = showAll;
 }
