@@ -20,6 +20,8 @@ aside#side { position: sticky; top: 0; height: 100vh; max-height: none; min-heig
 #pin-split { flex: 0 0 9px; cursor: row-resize; border-top: 1px solid var(--line); background: linear-gradient(var(--line), var(--line)) center / 36px 3px no-repeat; touch-action: none; }
 #pin-split:hover, #pin-split:focus-visible, #side-resize:hover, #side-resize:focus-visible { background-color: #e3eefa; outline: none; }
 #pin-section { flex: 0 0 auto; padding: 0 14px 10px; }
+/* Compact top-k rows: the list and the pin chart share the window's height. */
+#cell-section .top-list li button { padding-top: 0; padding-bottom: 0; line-height: 1.4; }
 #pin-section h2 { margin-top: 4px; }
 #pin-chart { height: var(--pin-chart-height, 300px); }
 #pin-chart .pin-chart-empty { color: var(--muted); font-size: 13px; padding: 16px 4px; }

@@ -132,8 +132,8 @@ export class PinView {
         tooltip: { trigger: 'axis', confine: true },
         // Two stacked charts sharing the box's height, whatever it is.
         grid: [
-          { left: 62, right: 12, top: 26, bottom: '53%' },
-          { left: 62, right: 12, top: '51%', bottom: 38 },
+          { left: 62, right: 12, top: 26, bottom: '58%' },
+          { left: 62, right: 12, top: '50%', bottom: 38 },
         ],
         xAxis: [
           { type: 'category', gridIndex: 0, data: [...rowLabels], axisLabel: { ...axisText, show: false }, boundaryGap: false },

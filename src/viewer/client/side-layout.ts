@@ -86,7 +86,7 @@ export function initSideLayout(e: SideLayoutElements, relayout: () => void): voi
   /** Unless the user chose a height, the chart takes what the window leaves below ~12 list rows. */
   const applyChart = (): void => {
     const room = window.innerHeight - Math.max(0, e.main.getBoundingClientRect().top + window.scrollY);
-    const h = chartHeight ?? Math.max(MIN_CHART, Math.min(420, room - 370));
+    const h = chartHeight ?? Math.max(MIN_CHART, Math.min(420, room - 345));
     root.style.setProperty('--pin-chart-height', `${Math.round(Math.max(MIN_CHART, Math.min(window.innerHeight * 0.8, h)))}px`);
   };
 
