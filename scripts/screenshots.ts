@@ -65,8 +65,10 @@ const VIEWS: View[] = [
   { name: 'compare', what: 'Logit and tuned lens side by side on the long prompt; both panels scroll together.', query: { ...long, lens: 'compare' } },
   { name: 'diff', what: 'The difference (KL) between the tuned and the logit lens.', query: { ...short, lens: 'diff' } },
   { name: 'two-prompts', what: 'Two prompts: A, B and their distance, position by position.', query: { ...short, prompt2: 'Once upon a time, there was a little boy named Tom.', lens: 'tuned' } },
-  { name: 'token-range', what: 'A token range chosen by brushing the axis (positions 20–45 of the long prompt).', query: { ...long, lens: 'tuned', from: '20', to: '45' } },
+  { name: 'token-range', what: 'A token range (positions 20–44, as a drag along the token axis sets it): numbered positions, the range named beside its fields with "Show all".', query: { ...long, lens: 'tuned', from: '20', to: '45' } },
+  { name: 'range-invalid', what: 'A typed range that does not fit: said beside the fields, with what is shown instead.', query: { ...long, lens: 'tuned', from: '50', to: '20' } },
   { name: 'pin-chart', what: 'A kept cell and pinned tokens: the pin chart fits the window at 1280×800.', query: PIN_QUERY },
+  { name: 'long-prompt-800', what: 'The long prompt in an 800 px window: title and colour bar on screen, the side panel a drawer.', query: { ...long, lens: 'compare' }, width: 800, height: 800, act: (p) => hoverCell(p, 0, 5, 2) },
   { name: 'narrow-window', what: 'A 700 px window: the side panel is a drawer at the bottom that stays in view while hovering.', query: { ...long, lens: 'tuned' }, width: 700, height: 800, act: (p) => hoverCell(p, 0, 4, 3) },
 ];
 

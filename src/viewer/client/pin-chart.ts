@@ -132,12 +132,13 @@ export class PinView {
         tooltip: { trigger: 'axis', confine: true },
         // Two stacked charts sharing the box's height, whatever it is.
         grid: [
-          { left: 62, right: 12, top: 26, bottom: '58%' },
-          { left: 62, right: 12, top: '50%', bottom: 38 },
+          { left: 62, right: 24, top: 26, bottom: '58%' },
+          { left: 62, right: 24, top: '50%', bottom: 38 },
         ],
         xAxis: [
           { type: 'category', gridIndex: 0, data: [...rowLabels], axisLabel: { ...axisText, show: false }, boundaryGap: false },
-          { type: 'category', gridIndex: 1, data: [...rowLabels], axisLabel: axisText, name: 'Layer', nameLocation: 'middle', nameGap: 24, nameTextStyle: axisText, boundaryGap: false },
+          // Every layer named while they fit (ECharts would drop some, even with room); deep models: its own choice.
+          { type: 'category', gridIndex: 1, data: [...rowLabels], axisLabel: { ...axisText, interval: rowLabels.length <= 8 ? 0 : 'auto' }, name: 'Layer', nameLocation: 'middle', nameGap: 24, nameTextStyle: axisText, boundaryGap: false },
         ],
         yAxis: [
           // Axis names run along the axes, so the charts keep their height for the lines.
