@@ -8,7 +8,7 @@ import type { SelectedCell } from '../url-state.js';
 import type { ViewPanel } from '../view-model.js';
 import { echartsLib, type ECharts } from './echarts.js';
 import { attachRangeBrush } from './range-brush.js';
-import { moveWindow, pageHeatmapFigure, windowStart, type ColumnWindow } from './token-axis.js';
+import { moveWindow, pageHeatmapFigure, windowShowing, windowStart, type ColumnWindow } from './token-axis.js';
 
 export interface PanelEvents {
   hover(panel: number, row: number, pos: number): void;
@@ -145,20 +145,36 @@ export class HeatmapPanels {
       });
       // Moving one panel's window moves the others' (compare, two prompts), so columns stay aligned.
       chart.on('datazoom', () => {
-        this.first = windowStart(chart);
-        for (const d of this.drawn) {
-          if (d !== drawn) moveWindow(d.chart, d.window, this.first);
-          d.window = { ...d.window, first: Math.max(0, Math.min(d.window.total - d.window.count, this.first)) };
-          d.chart.getDom().dataset.layout = layoutAttribute(d.grid, d.panel, d.window);
-        }
+        this.moveWindows(windowStart(chart), drawn);
         this.select(this.selected);
       });
     });
   }
 
-  /** Outlines the selected cell (if it is visible in its panel at the current stride and range). */
+  /** Sets every panel's window to start at display column `first` (`moved` already shows it). */
+  private moveWindows(first: number, moved: Drawn | null): void {
+    this.first = first;
+    for (const d of this.drawn) {
+      if (d !== moved) moveWindow(d.chart, d.window, first);
+      d.window = { ...d.window, first: Math.max(0, Math.min(d.window.total - d.window.count, first)) };
+      d.chart.getDom().dataset.layout = layoutAttribute(d.grid, d.panel, d.window);
+    }
+  }
+
+  /**
+   * Outlines the selected cell (if it is in its panel at the current stride and range), moving the
+   * panels' window to a newly chosen cell outside it (e.g. one chosen from the keyboard).
+   */
   select(cell: SelectedCell | null): void {
+    // Only a newly chosen cell moves the window: a redraw keeps the one the user scrolled to.
+    const changed = JSON.stringify(cell) !== JSON.stringify(this.selected);
     this.selected = cell;
+    const sel = cell ? this.drawn[cell.panel] : undefined;
+    const col = sel && cell ? sel.panel.cols.indexOf(cell.pos) : -1;
+    if (changed && sel && col >= 0) {
+      const first = windowShowing(sel.window, sel.window.first, col);
+      if (first !== sel.window.first) this.moveWindows(first, null);
+    }
     this.drawn.forEach((d, index) => {
       const r = cell && cell.panel === index ? d.panel.rows.indexOf(cell.row) : -1;
       const c = (cell && cell.panel === index ? d.panel.cols.indexOf(cell.pos) : -1) - d.window.first;
