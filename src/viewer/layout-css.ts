@@ -9,7 +9,8 @@ export const LAYOUT_CSS = `
 .range-brush { position: absolute; cursor: col-resize; z-index: 4; touch-action: none; }
 .range-brush:hover { background: rgba(33, 102, 172, .07); }
 .range-brush-selection { position: absolute; background: rgba(33, 102, 172, .16); border: 1px solid var(--accent); pointer-events: none; z-index: 4; }
-.field-message { align-self: end; font-size: 13px; color: var(--muted); padding-bottom: 6px; max-width: 38em; }
+/* On its own line under the fields (after the Show button), so the controls do not jump sideways. */
+.field-message { order: 1; flex-basis: 100%; font-size: 13px; color: var(--muted); margin-top: -4px; }
 .field-message.bad { color: var(--bad); }
 input[aria-invalid="true"] { border-color: var(--bad); outline: 1px solid var(--bad); }
 

@@ -194,7 +194,7 @@ test('viewer layout in chromium: long prompt at 1280×800 and 700 px, range brus
   await page.fill('#to', '120');
   assert.match((await page.textContent('#range-message'))!, /"to" is 120, but the prompt has 98 tokens/);
   await page.dispatchEvent('#to', 'change');
-  assert.match((await page.textContent('#range-message'))!, /Showing 50–97/);
+  assert.match((await page.textContent('#range-message'))!, /Showing positions 50–97/);
   await page.click('#range-message button');
   await page.waitForSelector('#range-message', { state: 'hidden' });
   assert.equal(await page.inputValue('#from'), '0');
@@ -211,7 +211,7 @@ test('viewer layout in chromium: long prompt at 1280×800 and 700 px, range brus
   assert.equal(await page.inputValue('#to'), String(to));
   assert.match(page.url(), new RegExp(`from=${from}&to=${to}`));
   assert.equal((await layoutOf(page, 0)).cols, to - from);
-  assert.match((await page.textContent('#range-message'))!, new RegExp(`Positions ${from}–${to - 1} of 0–97`));
+  assert.match((await page.textContent('#range-message'))!, new RegExp(`Showing positions ${from}–${to - 1} of 0–97`));
   await page.click('#range-message button');
   await page.waitForFunction(() => (JSON.parse((document.querySelector('.panel .heatmap') as HTMLElement).dataset.layout!) as { total: number }).total === 98);
 

@@ -107,6 +107,7 @@ export function renderRangeMessage(f: RangeFields, positions: number, from: numb
     all.textContent = 'Show all';
     f.message.replaceChildren(text, ' ', all);
   }
-  text.textContent = problem === null ? `Positions ${a}–${b - 1} of 0–${positions - 1}.` : `${problem} Showing ${a}–${b - 1}.`;
+  const shown = b - a === 1 ? `position ${a}` : `positions ${a}–${b - 1}`;
+  text.textContent = problem === null ? `Showing ${shown} of 0–${positions - 1}.` : `${problem} Showing ${shown}.`;
   all.onclick = showAll;
 }
