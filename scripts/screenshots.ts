@@ -55,7 +55,14 @@ async function hoverCell(page: Page, panel: number, row: number, col: number): P
   await page.waitForTimeout(150);
 }
 
-/** Pins "She" and its runner-up at the output row's last position: ids looked up from the page's own top-k list. */
+/** Hovers the n-th token of the side panel's top-k list and waits for its preview line. */
+async function hoverListToken(page: Page, n: number): Promise<void> {
+  await page.locator('#top-lists .top-list button').nth(n).hover();
+  await page.waitForFunction(() => document.querySelector('#pin-chart svg path[stroke-dasharray]') !== null, null, { timeout: 10_000 });
+  await page.waitForTimeout(200);
+}
+
+/** Keeps the output cell at the last position and pins its top three tokens (ids filled in from the server's own top-k). */
 const PIN_QUERY = { ...short, lens: 'tuned', cell: '0.5.15', pins: '' };
 
 // The views, in README order. One line each.
@@ -68,6 +75,7 @@ const VIEWS: View[] = [
   { name: 'token-range', what: 'A token range (positions 20–44, as a drag along the token axis sets it): numbered positions, the range named under its fields with "Show all".', query: { ...long, lens: 'tuned', from: '20', to: '45' } },
   { name: 'range-invalid', what: 'A typed range that does not fit: said under the fields as it is typed, with what is shown instead.', query: { ...long, lens: 'tuned', from: '50', to: '20' } },
   { name: 'pin-chart', what: 'A kept cell and pinned tokens: the pin chart fits the window at 1280×800.', query: PIN_QUERY },
+  { name: 'pin-preview', what: 'Hovering a token in the top-k list previews its line (grey, dotted) in the pin chart before it is pinned.', query: PIN_QUERY, act: (p) => hoverListToken(p, 4) },
   { name: 'long-prompt-800', what: 'The long prompt in an 800 px window: title and colour bar on screen, the side panel a drawer.', query: { ...long, lens: 'compare' }, width: 800, height: 800, act: (p) => hoverCell(p, 0, 5, 2) },
   { name: 'narrow-window', what: 'A 700 px window: the side panel is a drawer at the bottom that stays in view while hovering.', query: { ...long, lens: 'tuned' }, width: 700, height: 800, act: (p) => hoverCell(p, 0, 4, 3) },
 ];
