@@ -91,8 +91,10 @@ export class PinView {
     this.chartEl.hidden = ready.length === 0 && !preview && !extras.active;
     const twoLines = [...ready, ...(preview ? [preview] : [])].find((p) => p.data!.series.length > 1);
     if (this.key) {
-      this.key.hidden = !twoLines;
-      this.key.textContent = twoLines ? `solid: ${twoLines.data!.series[0]!.label} · dashed: ${twoLines.data!.series[1]!.label}` : '';
+      const parts = twoLines ? [`solid: ${twoLines.data!.series[0]!.label}`, `dashed: ${twoLines.data!.series[1]!.label}`] : [];
+      if (preview) parts.push(`grey dotted: ${preview.label} (hovered; click it to pin)`);
+      this.key.hidden = parts.length === 0;
+      this.key.textContent = parts.join(' · ');
     }
     if (ready.length === 0 && !preview) {
       this.chart?.dispose();
