@@ -8,7 +8,7 @@ import * as op from '../graph/ops.js';
 import { bucketLength, trimAxis } from '../graph/length-buckets.js';
 import type { HostData } from '../graph/runtime.js';
 import type { Lens } from '../lens/lens.js';
-import { allRows, reduceLensRows, scatterBlock, type RowReduction } from '../lens/rows.js';
+import { allRows, reduceLensRows, scatterBlock, type HiddenStates, type RowReduction } from '../lens/rows.js';
 import { batchShape, type Batch } from '../models/position-inputs.js';
 import type { ForwardOptions } from '../models/interventions.js';
 import { jsOf, klOf, rowStatistics, tvOf } from './row-statistics.js';
@@ -39,6 +39,11 @@ export interface TrajectoryOptions {
   lengthBucket?: boolean;
   /** Interventions inside the model's forward pass (`edits`), e.g. a causal-basis direction ablated at hidden_states[i]. */
   forward?: Omit<ForwardOptions, 'logits'>;
+  /**
+   * What the lens rows read instead of the model's block outputs, computed for the batch as it runs
+   * (length-bucket padding included): e.g. the mid-block residuals of lens/mid-block-states.ts.
+   */
+  hiddenStates?: (batch: Batch) => Promise<HiddenStates>;
 }
 
 /** Arrays are C-order [rows][batch][positions] (and [..][k] for top-k). */
@@ -165,7 +170,7 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
         put(res.tv!, 'cmp_tv');
       }
     },
-    { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress, forward: options.forward },
+    { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress, hidden: options.hiddenStates ? await options.hiddenStates(runBatch) : undefined, forward: options.forward },
   );
   if (Tp !== T) {
     // [R, B, Tp(, K)] → [R, B, T(, K)]
