@@ -5,7 +5,7 @@
  * stories260K and a tiny-random GPT-2 served as a URL model folder.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.js';
@@ -25,6 +25,21 @@ function trajectoryMs(page: Page, req: TrajectoryRequest): Promise<number> {
     await (window as unknown as { tunedLens: { fetchTrajectory(x: unknown): Promise<unknown> } }).tunedLens.fetchTrajectory(r);
     return performance.now() - t0;
   }, req);
+}
+
+/** onnxruntime-web's WebAssembly heap in MB (its high-water mark). */
+function heapMb(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const web = (window as unknown as { tunedLensWeb: { callWorker(m: string): Promise<{ heapBytes: number }> } }).tunedLensWeb;
+    return (await web.callWorker('heap')).heapBytes / 2 ** 20;
+  });
+}
+
+/** Median of three runs of the same request shape (compiled already): the steady per-trajectory time. */
+async function steadyMs(page: Page, req: TrajectoryRequest): Promise<number> {
+  const times: number[] = [];
+  for (const suffix of [' Again.', ' Later.', ' Often.']) times.push(await trajectoryMs(page, { ...req, prompt: `${req.prompt}${suffix}` }));
+  return times.sort((a, b) => a - b)[1]!;
 }
 
 async function nodeMs(models: string[], req: TrajectoryRequest): Promise<number> {
@@ -60,14 +75,17 @@ export async function webViewer(): Promise<CaseResult> {
     await ready();
     await trajectoryMs(page, { ...req, prompt: `${PROMPT} ` });
     const cachedMs = performance.now() - t0;
-    const browserMs = await trajectoryMs(page, { ...req, prompt: `${PROMPT} Again.` });
+    await trajectoryMs(page, { ...req, prompt: `${PROMPT} Once.` }); // compiles this length's graphs
+    const browserMs = await steadyMs(page, req);
+    const storiesHeapMb = await heapMb(page);
     const nodeStoriesMs = await nodeMs([nodePath.join(shared, 'models', 'stories260K')], { ...req, prompt: `${PROMPT} Again.` });
     await page.fill('#web-url', `${server.url}models/tiny-gpt2/`);
     await page.click('#web-url-load');
     await page.waitForFunction(() => document.getElementById('model')!.querySelectorAll('option').length === 2, null, { timeout: 60_000 });
     const tinyReq: TrajectoryRequest = { model: 1, lens: 'logit', prompt: 'hello world! hello world!', topK: 10 };
     await trajectoryMs(page, { ...tinyReq, prompt: 'hello' });
-    const browserTinyMs = await trajectoryMs(page, tinyReq);
+    const browserTinyMs = await steadyMs(page, tinyReq);
+    const heapAfterTinyMb = await heapMb(page);
     const nodeTinyMs = await nodeMs([tiny], { ...tinyReq, model: 0 });
     return {
       name: 'web viewer in chromium (WASM, 1 thread) vs Node',
@@ -77,6 +95,9 @@ export async function webViewer(): Promise<CaseResult> {
       stories260kNodeMs: nodeStoriesMs,
       tinyGpt2BrowserMs: browserTinyMs,
       tinyGpt2NodeMs: nodeTinyMs,
+      wasmHeapAfterStoriesMb: storiesHeapMb,
+      wasmHeapAfterTinyGpt2Mb: heapAfterTinyMb,
+      loadAverage1m: loadavg()[0],
     };
   } finally {
     await browser.close();

@@ -30,6 +30,8 @@ export interface WorkerMethods {
   pin: [PinRequest, PinResponse];
   addModel: [{ source: WebSource; lens?: WebSource }, { model: number; config: ConfigResponse }];
   backend: [void, BackendInfo];
+  /** onnxruntime-web's WebAssembly heap size (its high-water mark: the heap never shrinks). */
+  heap: [void, { heapBytes: number }];
   cacheInfo: [void, { files: number; bytes: number }];
   clearCache: [void, { files: number; bytes: number }];
 }

@@ -14,6 +14,10 @@ import { ViewerEngine, RequestError } from '../viewer/engine.js';
 import { checkFitsInBrowser, lensFolder, modelSource, sourceLabel } from './web-sources.js';
 import { WebFileSystem } from './web-file-system.js';
 import type { BackendInfo, WebSource, WorkerMethod, WorkerMethods, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.js';
+import { heapSize, installHeapMeter } from './heap-meter.js';
+
+// Before onnxruntime-web loads: its heap is a WebAssembly.Memory the meter must see created.
+installHeapMeter();
 
 interface OrtWeb extends OrtModule {
   env: { wasm: { wasmPaths?: string; numThreads?: number; simd?: boolean; proxy?: boolean }; logLevel?: string };
@@ -120,6 +124,7 @@ const handlers: { [M in WorkerMethod]: Handler<M> } = {
     return { model: addModel(engine, source, lens), config: engine.config() };
   },
   backend: async () => (await ready).backend,
+  heap: async () => heapSize(),
   cacheInfo: () => fs.cache.size(),
   clearCache: async () => {
     await fs.cache.clear();

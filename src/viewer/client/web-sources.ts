@@ -36,6 +36,8 @@ export interface WebSourcesHooks {
 }
 
 export async function initWebSources(hooks: WebSourcesHooks): Promise<void> {
+  // For tests and the browser benchmark: the worker's calls (heap size, memory estimates).
+  (window as unknown as { tunedLensWeb: unknown }).tunedLensWeb = { callWorker };
   const bar = byId<HTMLElement>('web-sources');
   bar.hidden = false;
   const backendEl = byId<HTMLElement>('web-backend');
