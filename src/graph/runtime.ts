@@ -10,6 +10,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { DType, Value } from './graph.js';
 import { lowerToOnnx, reachable } from './onnx-lowering.js';
 import { encodeOnnxModel } from './onnx-proto.js';
+import { makeWeightsResident } from './resident-weights.js';
 
 export type HostData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
 
@@ -35,6 +36,16 @@ export interface RuntimeOptions {
   /** Hand onnxruntime pre-allocated output tensors to write into (onnxruntime-node: no second copy of large
    * results). onnxruntime-web computes in WebAssembly memory and ignores them: set false there. Default true. */
   preallocateOutputs?: boolean;
+  /**
+   * Keep model weights (graph inputs with fixed data, `Graph.fixedInputData`) resident in each session as
+   * external-data initializers instead of feeding them at every run. For onnxruntime-web, which copies
+   * every input into its WebAssembly heap at each run (resident-weights.ts). Default false: onnxruntime-node
+   * reads fed inputs in place, and it has no `externalData` option.
+   */
+  residentWeights?: boolean;
+  /** With `residentWeights`: the most weight bytes cached sessions may hold together; the least recently
+   * used are released beyond it (a new prompt length then compiles again instead of holding another copy). */
+  maxResidentBytes?: number;
   /** Extra onnxruntime session options for every session (e.g. `{ enableProfiling: true, profileFilePrefix }` in bench/profile.ts). */
   sessionOptions?: InferenceSession.SessionOptions;
 }
@@ -225,6 +236,10 @@ function explainProviderFailure(eps: string[], e: Error): string {
 
 export class Runtime {
   private readonly cache = new Map<string, Promise<CompiledGraph>>();
+  /** Weight bytes each cached graph holds resident (residentWeights), by cache key. */
+  private readonly residentBytes = new Map<string, number>();
+  /** Sessions with external data are created one at a time: onnxruntime-web mounts the files globally. */
+  private creating: Promise<unknown> = Promise.resolve();
   private options: Required<Omit<RuntimeOptions, 'intraOpNumThreads' | 'sessionOptions'>> & Pick<RuntimeOptions, 'intraOpNumThreads' | 'sessionOptions'>;
 
   constructor(
@@ -237,6 +252,8 @@ export class Runtime {
       intraOpNumThreads: options.intraOpNumThreads,
       fallbackToCpu: options.fallbackToCpu ?? true,
       preallocateOutputs: options.preallocateOutputs ?? true,
+      residentWeights: options.residentWeights ?? false,
+      maxResidentBytes: options.maxResidentBytes ?? Infinity,
       sessionOptions: options.sessionOptions,
     };
   }
@@ -244,6 +261,7 @@ export class Runtime {
   /** Compiles (or fetches from the cache) the graph computing `outputs`. */
   compile(outputs: Record<string, Value>): Promise<CompiledGraph> {
     const model = lowerToOnnx(outputs);
+    const resident = this.options.residentWeights ? makeWeightsResident(model, Object.values(outputs)[0]!.graph.fixedInputData) : null;
     const bytes = encodeOnnxModel(model);
     const key = fnv1a(bytes);
     const hit = this.cache.get(key);
@@ -261,11 +279,15 @@ export class Runtime {
       // (GPT-2-small forward at 1024 tokens: peak RSS 1141 MB instead of 1393 MB).
       enableCpuMemArena: false,
     };
+    if (resident?.files.length) {
+      opts.externalData = resident.files;
+      this.residentBytes.set(key, resident.bytes);
+    }
     const threads = this.options.intraOpNumThreads ?? (matmulFlops(Object.values(outputs)) < SMALL_GRAPH_FLOPS ? 1 : undefined);
     if (threads) opts.intraOpNumThreads = threads;
     const failed = (e: unknown): Error =>
       new Error(`onnxruntime could not compile the graph computing ${describeOutputs(outputSpecs.keys())} (${model.nodes.length} nodes): ${firstLine(e)}`, { cause: e });
-    const create = async (): Promise<InferenceSession> => {
+    const createNow = async (): Promise<InferenceSession> => {
       try {
         return await this.ort.InferenceSession.create(bytes, opts);
       } catch (e) {
@@ -280,6 +302,12 @@ export class Runtime {
           throw failed(cpuError);
         });
       }
+    };
+    const create = (): Promise<InferenceSession> => {
+      if (!opts.externalData) return createNow();
+      const created = this.creating.then(createNow, createNow);
+      this.creating = created.catch(() => undefined);
+      return created;
     };
     let compiled: Promise<CompiledGraph> | null = null;
     // A graph evicted while a caller holds it compiles again on its next run, and counts in the cache again.
@@ -303,6 +331,17 @@ export class Runtime {
       const oldest = this.cache.keys().next().value!;
       this.evict(this.cache.get(oldest)!);
       this.cache.delete(oldest);
+    }
+    // Past the resident-weight budget, release the least recently used graphs holding weights (not this one).
+    let held = 0;
+    for (const k of this.cache.keys()) held += this.residentBytes.get(k) ?? 0;
+    for (const k of [...this.cache.keys()]) {
+      if (held <= this.options.maxResidentBytes) break;
+      const bytes = this.residentBytes.get(k) ?? 0;
+      if (k === key || bytes === 0) continue;
+      this.evict(this.cache.get(k)!);
+      this.cache.delete(k);
+      held -= bytes;
     }
   }
 

@@ -11,7 +11,8 @@ import { TunedLens } from '../lens/lens.js';
 import { loadModelFrom, type LoadableSource } from '../models/load-model.js';
 import type { LanguageModel } from '../models/language-model.js';
 import { ViewerEngine, RequestError } from '../viewer/engine.js';
-import { checkFitsInBrowser, lensFolder, modelSource, sourceLabel } from './web-sources.js';
+import { lensFolder, modelSource, sourceLabel } from './web-sources.js';
+import { estimateMemory, RESIDENT_WEIGHT_BUDGET, type MemoryEstimate } from './memory-estimate.js';
 import { WebFileSystem } from './web-file-system.js';
 import type { BackendInfo, WebSource, WorkerMethod, WorkerMethods, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.js';
 import { heapSize, installHeapMeter } from './heap-meter.js';
@@ -28,6 +29,7 @@ const query = new URLSearchParams(scope.location.search);
 const settings: WorkerSettings = {
   hubEndpoint: query.get('hub') ?? 'https://huggingface.co',
   backend: (['webgpu', 'wasm'].includes(query.get('backend') ?? '') ? query.get('backend') : 'auto') as WorkerSettings['backend'],
+  weights: query.get('weights') === 'fed' ? 'fed' : 'resident',
 };
 /** The site's root: the worker script sits in it. */
 const siteBase = new URL('./', scope.location.href).href;
@@ -56,13 +58,24 @@ async function chooseBackend(ort: OrtWeb): Promise<BackendInfo> {
       webgpuUnavailable = `WebGPU failed: ${(e as Error).message}`;
     }
   }
-  return { provider: webgpuUnavailable ? 'wasm' : 'webgpu', threads, simd: true, crossOriginIsolated: isolated, webgpuUnavailable };
+  return { provider: webgpuUnavailable ? 'wasm' : 'webgpu', threads, simd: true, crossOriginIsolated: isolated, webgpuUnavailable, weights: settings.weights };
+}
+
+function estimate(source: LoadableSource, label: string, tokens: number): Promise<MemoryEstimate | null> {
+  const deviceMemoryGiB = (scope.navigator as Navigator & { deviceMemory?: number }).deviceMemory;
+  return estimateMemory(fs, headerFs, source, { label, tokens, residentWeights: settings.weights === 'resident', deviceMemoryGiB });
 }
 
 const ready = (async () => {
   const ort = (await import(/* webpackIgnore: true */ new URL('ort/ort.webgpu.min.mjs', siteBase).href)) as OrtWeb;
   const backend = await chooseBackend(ort);
-  const runtime = new Runtime(ort, { executionProviders: backend.provider === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'], fallbackToCpu: false, preallocateOutputs: false });
+  const runtime = new Runtime(ort, {
+    executionProviders: backend.provider === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
+    fallbackToCpu: false,
+    preallocateOutputs: false,
+    residentWeights: settings.weights === 'resident',
+    maxResidentBytes: RESIDENT_WEIGHT_BUDGET,
+  });
   const engine = new ViewerEngine(
     { models: [] },
     {
@@ -71,7 +84,9 @@ const ready = (async () => {
         const m = modelSources.get(spec);
         if (!m) throw new Error(`unknown model ${spec}`);
         fs.onProgress = (p) => onProgress(p.loaded, p.total ?? undefined, p.file.split('/').pop() ?? p.file);
-        await checkFitsInBrowser(fs, m.source, headerFs);
+        // The page asked first (and said what the model needs); this guards loads that did not ask.
+        const need = await estimate(m.source, m.label, 64);
+        if (need?.refusal) throw new Error(`${m.label} is not loaded: ${need.refusal}`);
         return loadModelFrom(fs, m.source, runtime, m.label);
       },
       async loadLens(model, spec, onProgress): Promise<TunedLens> {
@@ -125,6 +140,7 @@ const handlers: { [M in WorkerMethod]: Handler<M> } = {
   },
   backend: async () => (await ready).backend,
   heap: async () => heapSize(),
+  estimate: async ({ source, tokens }) => estimate(modelSource(fs, source, siteBase, settings.hubEndpoint), sourceLabel(source), tokens),
   cacheInfo: () => fs.cache.size(),
   clearCache: async () => {
     await fs.cache.clear();
