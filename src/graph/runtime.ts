@@ -1,7 +1,8 @@
 /**
  * Runs graphs on onnxruntime. The onnxruntime module is injected (onnxruntime-node in Node,
  * onnxruntime-web in a browser), so this file stays portable. Sessions are cached by the bytes of the
- * lowered model, i.e. per graph structure and shape signature; weights are always fed as inputs.
+ * lowered model, i.e. per graph structure and shape signature; weights are fed as inputs (or, with
+ * `residentWeights` for onnxruntime-web, held by each session: resident-weights.ts).
  * A session evicted from the cache is released only when no run is using it, and a caller still
  * holding its CompiledGraph gets it compiled again on the next run. (Sequence lengths: see
  * length-buckets.ts, which keeps the number of shape signatures small.)
