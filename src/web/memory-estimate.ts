@@ -23,8 +23,6 @@ import type { WebFileSystem } from './web-file-system.js';
 export const GiB = 2 ** 30;
 /** wasm32 addresses 4 GiB; refuse above 3.5 GiB to leave room for the allocator's fragmentation. */
 export const WASM_HEAP_LIMIT = 3.5 * GiB;
-/** Weight bytes the worker's cached sessions may hold resident together (runtime.ts `maxResidentBytes`). */
-export const RESIDENT_WEIGHT_BUDGET = 3 * GiB;
 
 export interface MemoryEstimate {
   /** Float32 bytes of all weights. */

@@ -12,7 +12,7 @@ import { loadModelFrom, type LoadableSource } from '../models/load-model.js';
 import type { LanguageModel } from '../models/language-model.js';
 import { ViewerEngine, RequestError } from '../viewer/engine.js';
 import { lensFolder, modelSource, sourceLabel } from './web-sources.js';
-import { estimateMemory, RESIDENT_WEIGHT_BUDGET, type MemoryEstimate } from './memory-estimate.js';
+import { estimateMemory, type MemoryEstimate } from './memory-estimate.js';
 import { WebFileSystem } from './web-file-system.js';
 import type { BackendInfo, WebSource, WorkerMethod, WorkerMethods, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.js';
 import { heapSize, installHeapMeter } from './heap-meter.js';
@@ -66,6 +66,15 @@ function estimate(source: LoadableSource, label: string, tokens: number): Promis
   return estimateMemory(fs, headerFs, source, { label, tokens, residentWeights: settings.weights === 'resident', deviceMemoryGiB });
 }
 
+/** Resident weight bytes the runtime may hold (grows with the largest model loaded). */
+let residentBudget = 0;
+
+function weightBytes(model: LanguageModel): number {
+  let bytes = 0;
+  for (const data of new Set([...model.weights.values()].map((t) => t.data))) bytes += data.byteLength; // tied weights once
+  return bytes;
+}
+
 const ready = (async () => {
   const ort = (await import(/* webpackIgnore: true */ new URL('ort/ort.webgpu.min.mjs', siteBase).href)) as OrtWeb;
   const backend = await chooseBackend(ort);
@@ -74,7 +83,7 @@ const ready = (async () => {
     fallbackToCpu: false,
     preallocateOutputs: false,
     residentWeights: settings.weights === 'resident',
-    maxResidentBytes: RESIDENT_WEIGHT_BUDGET,
+    maxResidentBytes: 0, // raised as models load
   });
   const engine = new ViewerEngine(
     { models: [] },
@@ -87,7 +96,13 @@ const ready = (async () => {
         // The page asked first (and said what the model needs); this guards loads that did not ask.
         const need = await estimate(m.source, m.label, 64);
         if (need?.refusal) throw new Error(`${m.label} is not loaded: ${need.refusal}`);
-        return loadModelFrom(fs, m.source, runtime, m.label);
+        const model = await loadModelFrom(fs, m.source, runtime, m.label);
+        // Room for one forward session and one lens-rows session (the unembedding again) of the largest model
+        // loaded: a new prompt length releases the older sessions instead of holding another copy.
+        const cfg = model.config;
+        residentBudget = Math.max(residentBudget, weightBytes(model) + (cfg.vocabSize + 2) * cfg.dModel * 4);
+        runtime.setMaxResidentBytes(residentBudget);
+        return model;
       },
       async loadLens(model, spec, onProgress): Promise<TunedLens> {
         const l = lensSources.get(spec);
