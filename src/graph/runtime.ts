@@ -322,13 +322,14 @@ export class Runtime {
       this.admit(key, compiled!);
       return create();
     };
-    // Admitted before its session is created (a gate), so what admission evicts is released first.
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    compiled = gate.then(create).then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs, reopen, this.options.preallocateOutputs));
+    // Admitted before its session is created, so what admission evicts is released first; `create` is
+    // called right after, so it waits only for what was evicted before it (never for its own eviction).
+    let start!: (session: Promise<InferenceSession>) => void;
+    const session = new Promise<InferenceSession>((resolve) => (start = resolve));
+    compiled = session.then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs, reopen, this.options.preallocateOutputs));
     compiled.catch(() => this.cache.get(key) === compiled && this.cache.delete(key));
     this.admit(key, compiled);
-    open();
+    start(create());
     return compiled;
   }
 

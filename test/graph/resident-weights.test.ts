@@ -78,6 +78,15 @@ test('past the resident budget the least recently used weight-holding session is
   await runtime.releaseAll();
 });
 
+test('graphs compiled in the same tick past the budget all open (an evicted session is released before the next copies weights in)', async () => {
+  const runtime = webRuntime({ maxResidentBytes: 30 });
+  const graphs = [1, 2, 3].map((k) => matmulGraph(new Float32Array(6).fill(k)));
+  const compiled = await Promise.all(graphs.map(({ y }) => runtime.compile({ y })));
+  const outs = await Promise.all(compiled.map((c) => c.run({ x: new Float32Array([1, 0]) })));
+  assert.deepEqual(outs.map((o) => o.y!.data[0]), [1, 2, 3]);
+  await runtime.releaseAll();
+});
+
 test('stories260K with resident weights on onnxruntime-web = fed weights on onnxruntime-node (hidden states and logits, 1e-4)', async () => {
   const dir = nodePath.join(sharedDataDir(), 'models', 'stories260K');
   const source = { kind: 'llama2c' as const, checkpoint: nodePath.join(dir, 'stories260K.bin'), tokenizer: nodePath.join(dir, 'tok512.bin') };
