@@ -5,7 +5,8 @@
 import type { ConfigResponse, ExportRequest, PinRequest, PinResponse, ProgressResponse, TrajectoryRequest, TrajectoryResponse } from '../protocol.js';
 import { buildHeatmapOption } from '../../viz/heatmap-chart.js';
 import { figureHtmlPage } from '../../viz/figure-html.js';
-import { buildPanels, type ViewPanel } from '../view-model.js';
+import { buildViewPanels } from '../grid-modes.js';
+import type { ViewPanel } from '../view-model.js';
 import { echartsLib } from './echarts.js';
 import { callWorker, isWebBuild } from './worker-client.js';
 
@@ -68,7 +69,7 @@ function echartsBundleText(): Promise<string> {
  * a canvas for PNG, and for HTML the same self-contained page as `tuned-lens plot … --out f.html`.
  */
 async function exportInPage(req: ExportRequest, drawn?: ViewPanel): Promise<string> {
-  const panel = drawn ?? buildPanels(await fetchTrajectory(req), req.view)[req.panel ?? 0];
+  const panel = drawn ?? buildViewPanels(await fetchTrajectory(req), req.view)[req.panel ?? 0];
   if (!panel) throw new Error('no such panel in this view');
   const figure = buildHeatmapOption(panel.data, {});
   const name = `tuned-lens-${panel.title.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'figure'}`;
