@@ -285,7 +285,7 @@ export class Runtime {
     if (resident?.files.length) {
       opts.externalData = resident.files;
       // Prepacking would keep a packed copy of each matmul weight besides the weight (GPT-2-small, one
-      // length bucket: heap 1211 MB with it, 810 MB without; trajectory time within noise).
+      // length bucket: heap 1211 MiB with it, 810 MiB without; trajectory time within noise).
       opts.extra = { ...opts.extra, session: { ...(opts.extra as { session?: object } | undefined)?.session, disable_prepacking: '1' } };
       this.residentBytes.set(key, resident.bytes);
     }
