@@ -139,37 +139,42 @@ export async function extractCausalBasis(lens: Lens, layer: number, hidden: Hidd
   const init = cbeInit(lens, layer, k, gram);
   const maxIter = opts.maxIter ?? 100;
 
-  let vectors: Float64Array[];
-  if (opts.subspace) vectors = await optimiseSubspace(influence, init, gram, k, maxIter);
-  else {
-    vectors = [];
-    for (let j = 0; j < k; j++) {
-      vectors.push(await optimiseDirection(influence, column(init, j), vectors, maxIter));
-      opts.onDirection?.({ layer, found: j + 1, k, energy: NaN, evaluations: influence.evaluations });
+  // The objective's sessions hold memory arenas: released when this layer is done (or fails).
+  try {
+    let vectors: Float64Array[];
+    if (opts.subspace) vectors = await optimiseSubspace(influence, init, gram, k, maxIter);
+    else {
+      vectors = [];
+      for (let j = 0; j < k; j++) {
+        vectors.push(await optimiseDirection(influence, column(init, j), vectors, maxIter));
+        opts.onDirection?.({ layer, found: j + 1, k, energy: NaN, evaluations: influence.evaluations });
+      }
     }
+    // Energies at the saved vectors (one evaluation each).
+    const energies: number[] = [];
+    for (const v of vectors) energies.push((await influence.evaluate(Float32Array.from(v), 1)).value);
+    const order = energies.map((_, i) => i).sort((a, b) => energies[b]! - energies[a]!);
+    const out = new Float32Array(d * k);
+    order.forEach((src, dst) => {
+      for (let r = 0; r < d; r++) out[r * k + dst] = vectors[src]![r]!;
+    });
+    const subspaceEnergy = (await influence.evaluate(out, k)).value;
+    return {
+      layer,
+      vectors: out,
+      energies: Float32Array.from(order, (i) => energies[i]!),
+      mean: influence.mean,
+      d,
+      k,
+      init: Float32Array.from(init.data),
+      evaluations: influence.evaluations,
+      flops: influence.flops,
+      subspaceEnergy,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await influence.release();
   }
-  // Energies at the saved vectors (one evaluation each).
-  const energies: number[] = [];
-  for (const v of vectors) energies.push((await influence.evaluate(Float32Array.from(v), 1)).value);
-  const order = energies.map((_, i) => i).sort((a, b) => energies[b]! - energies[a]!);
-  const out = new Float32Array(d * k);
-  order.forEach((src, dst) => {
-    for (let r = 0; r < d; r++) out[r * k + dst] = vectors[src]![r]!;
-  });
-  const subspaceEnergy = (await influence.evaluate(out, k)).value;
-  return {
-    layer,
-    vectors: out,
-    energies: Float32Array.from(order, (i) => energies[i]!),
-    mean: influence.mean,
-    d,
-    k,
-    init: Float32Array.from(init.data),
-    evaluations: influence.evaluations,
-    flops: influence.flops,
-    subspaceEnergy,
-    seconds: (performance.now() - started) / 1000,
-  };
 }
 
 /** The reference's inner loop for direction j. */

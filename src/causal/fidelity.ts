@@ -105,7 +105,11 @@ export async function causalFidelity(
   const directions = Array.from({ length: basis.k }, (_, j) => columnOf(basis.vectors, d, basis.k, j));
   const inf = new LensInfluence(lens, basis.layer, hidden, { mode: opts.mode, mean, perm: opts.perm });
   const lensInfluence: number[] = [];
-  for (const v of directions) lensInfluence.push((await inf.evaluate(v, 1)).value);
+  try {
+    for (const v of directions) lensInfluence.push((await inf.evaluate(v, 1)).value);
+  } finally {
+    await inf.release();
+  }
   const model = await modelInfluence(lens.model, sequences, basis.layer, directions, { mode: opts.mode, mean, hidden, perm: opts.perm });
   return { layer: basis.layer, lens_influence: lensInfluence, model_influence: model, spearman: spearman(lensInfluence, model) };
 }

@@ -5,7 +5,10 @@
  *
  * and its gradient with respect to A, computed inside the compute graph. Tokens are processed in blocks
  * of a fixed size (the last one padded with zero-weight rows), so memory is bounded by the block,
- * not by tokens × vocabulary, and one compiled session serves every block.
+ * not by tokens × vocabulary, and one compiled session serves every block. The objective's sessions use
+ * onnxruntime's memory arena (allocated once, reused by every run: without it the thousands of runs of an
+ * optimisation fragmented the heap to GBs, see `CompileOptions.memoryArena`), so callers `release()` the
+ * objective when done.
  */
 import type { Value } from '../graph/graph.js';
 import { matmulFlops, type CompiledGraph } from '../graph/runtime.js';
@@ -116,7 +119,7 @@ export class LensInfluence {
       const loss = op.reduceSum(op.mul(kl, w), [0]);
       const [grad] = gradients(loss, [basis]);
       this.flopsPerRun.set(m, matmulFlops([loss, grad!]));
-      c = this.lens.model.runtime.compile({ loss, grad: grad!, kl });
+      c = this.lens.model.runtime.compile({ loss, grad: grad!, kl }, { memoryArena: true });
       this.compiled.set(m, c);
     }
     return c;
@@ -130,6 +133,7 @@ export class LensInfluence {
         const compiled = await this.lens.model.runtime.compile({ logp: op.logSoftmax(lensLogitsOf(this.lens, weights, h, this.layer)) });
         const out: Float32Array[] = [];
         for (const blk of this.blocks) out.push((await this.run(compiled, { 'cbe.h': blk.h })).logp!.data as Float32Array);
+        await compiled.release(); // run once per objective
         return out;
       })();
     }
@@ -174,6 +178,13 @@ export class LensInfluence {
     this.evaluations++;
     this.flops += this.flopsPerRun.get(m)! * this.blocks.length;
     return { value, grad, kl };
+  }
+
+  /** Releases the objective's sessions and their memory arenas (a later `evaluate` compiles them again). */
+  async release(): Promise<void> {
+    const all = [...this.compiled.values()];
+    this.compiled.clear();
+    await Promise.all(all.map(async (c) => (await c).release()));
   }
 
   private feedCache: Record<string, Float32Array> | null = null;
