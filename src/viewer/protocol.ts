@@ -85,6 +85,14 @@ export interface DistancePayload {
   kl: (number | null)[];
   js: (number | null)[];
   tv: (number | null)[];
+  /** Tokens listed per cell in `changeIds` / `changes`. */
+  changeK: number;
+  /**
+   * Per cell `[row][position][k]`, the tokens whose probability changed most between the two grids,
+   * |p_self − p_other| largest first (over the whole vocabulary), and the signed change p_self − p_other.
+   */
+  changeIds: number[];
+  changes: number[];
 }
 
 export interface ModelInfo {
