@@ -6,6 +6,7 @@
  * top-k), rounded to 5 significant digits, with `null` where the value is undefined (NaN in the
  * computation, e.g. the cross-entropy at the last position, which has no next token).
  */
+import type { ScaleChoices } from './colour-scales.js';
 
 /** How the lenses are shown: one lens, both side by side, or the difference between them. */
 export type LensMode = 'logit' | 'tuned' | 'compare' | 'diff';
@@ -137,6 +138,8 @@ export interface PinResponse {
 
 /** How the page lays out the statistic; also sent with an export so the file matches the screen. */
 export interface ViewSettings {
+  /** Colour scale and log axis per statistic, where the user changed them (colour-scales.ts). */
+  scales?: ScaleChoices;
   statistic: BaseStatistic;
   /** Distance shown by difference panels (diff mode, two prompts). */
   distance: DistanceStatistic;
