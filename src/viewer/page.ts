@@ -3,6 +3,7 @@
  * in memory rather than on disk so the server's static whitelist is three fixed names, and with no
  * inline script, so the Content-Security-Policy can forbid inline scripts entirely.
  */
+import { COLOUR_CONTROLS, DATA_TOOLS, INSIGHT_CSS, THEME_TOGGLE } from './page-insight.js';
 
 export const PAGE_CSP = [
   "default-src 'none'",
@@ -122,10 +123,10 @@ export function viewerPageHtml(options: { build?: 'server' | 'web' } = {}): stri
 ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
 ` : ''}<link rel="icon" href="data:,">
 <title>tuned-lens viewer</title>
-<style>${CSS}${web ? WEB_CSS : ''}</style>
+<style>${CSS}${INSIGHT_CSS}${web ? WEB_CSS : ''}</style>
 </head>
 <body>
-<header><h1>tuned-lens viewer</h1><span class="hint">what every layer predicts — hover a cell for its top-10, click it to keep it, click a token to pin it</span></header>
+<header><h1>tuned-lens viewer</h1><span class="hint">what every layer predicts — hover a cell for its top-10, click it to keep it, click a token to pin it; or Tab to a heatmap and use the arrow keys</span>${THEME_TOGGLE}</header>
 <form id="controls" autocomplete="off">
   <div class="prompts">
     <label>Prompt <textarea id="prompt" rows="2" placeholder="Once upon a time, there was a little girl named Lily."></textarea></label>
@@ -143,6 +144,7 @@ ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
     <label id="statistic-label">Statistic <select id="statistic"></select></label>
     <label id="distance-label">Distance <select id="distance"></select></label>
     <label>Top-k <select id="top-k"></select></label>
+    ${COLOUR_CONTROLS}
     <label>Layer stride <input id="stride" type="number" min="1" step="1" value="1"></label>
     <label>Tokens from <input id="from" type="number" min="0" step="1" value="0"></label>
     <label>to (excl.) <input id="to" type="number" min="1" step="1" placeholder="end"></label>
@@ -158,6 +160,7 @@ ${web ? WEB_SOURCES : ''}
 <div id="progress" role="status" aria-live="polite" hidden><div class="bar"><div class="fill"></div></div><span class="text"></span></div>
 <div id="error" role="alert" hidden></div>
 <div id="notice" role="status" aria-live="polite" hidden></div>
+${DATA_TOOLS}
 <main>
   <section id="panels"><div class="empty">Type a prompt and press Show (or Ctrl+Enter).</div></section>
   <aside id="side">

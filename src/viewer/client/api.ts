@@ -37,7 +37,7 @@ export const fetchProgress = (): Promise<ProgressResponse> => (web ? callWorker(
 export const fetchTrajectory = (req: TrajectoryRequest): Promise<TrajectoryResponse> => (web ? callWorker('trajectory', req) : call('/api/trajectory', req));
 export const fetchPin = (req: PinRequest): Promise<PinResponse> => (web ? callWorker('pin', req) : call('/api/pin', req));
 
-function saveBlob(blob: Blob, name: string): string {
+export function saveBlob(blob: Blob, name: string): string {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

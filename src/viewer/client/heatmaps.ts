@@ -8,6 +8,8 @@ import type { ExportFormat } from '../protocol.js';
 import type { SelectedCell } from '../url-state.js';
 import type { ViewPanel } from '../view-model.js';
 import { echartsLib, type ECharts } from './echarts.js';
+import { alignGrids, arrangePanels } from './panel-layout.js';
+import { themedOption } from './theme.js';
 
 export interface PanelEvents {
   hover(panel: number, row: number, pos: number): void;
@@ -50,9 +52,11 @@ export class HeatmapPanels {
     // clientWidth includes the container's padding; the panel's border (1px each side) also takes room.
     const style = getComputedStyle(this.root);
     const inner = this.root.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2;
-    const maxWidth = Math.max(480, Math.floor(inner));
+    const arrangement = arrangePanels(panels, inner);
+    this.root.classList.toggle('side-by-side', arrangement.columns === 2);
+    const holders: HTMLElement[] = [];
     panels.forEach((panel, index) => {
-      const figure = buildHeatmapOption(panel.data, { maxWidth });
+      const figure = buildHeatmapOption(panel.data, { maxWidth: arrangement.maxWidth, cellWidth: arrangement.cellWidth });
       const box = document.createElement('div');
       box.className = 'panel';
       box.dataset.panel = String(index);
@@ -102,7 +106,7 @@ export class HeatmapPanels {
       this.root.append(box);
 
       const chart = ec.init(chartEl, null, { renderer: 'svg', width: figure.width, height: figure.height });
-      chart.setOption(figure.option);
+      chart.setOption(themedOption(figure.option));
       const cellOf = (p: { value?: unknown }): [number, number] | null => {
         const v = p.value;
         if (!Array.isArray(v) || typeof v[0] !== 'number' || typeof v[1] !== 'number') return null;
@@ -117,7 +121,9 @@ export class HeatmapPanels {
         if (c) this.events.click(index, c[0], c[1]);
       });
       this.drawn.push({ chart, panel, grid: pick(grid), outline });
+      holders.push(holder);
     });
+    alignGrids(holders, this.drawn.map((d) => d.grid), arrangement.columns);
   }
 
   /** Outlines the selected cell (if it is visible in its panel at the current stride and range). */

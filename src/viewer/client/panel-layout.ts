@@ -1,0 +1,40 @@
+/**
+ * How the heatmap panels share the page so a comparison reads across them: two lens panels ("logit
+ * and tuned, side by side") really side by side when each still gets a useful width, else stacked;
+ * every panel drawn with the same cell size; and the grids shifted so their cells line up — columns
+ * of stacked panels, rows of side-by-side ones (titles and colour bars of different widths would
+ * otherwise move them).
+ */
+import { computeHeatmapLayout } from '../../viz/heatmap-chart.js';
+import type { ViewPanel } from '../view-model.js';
+
+/** Narrowest panel worth drawing side by side with another. */
+const MIN_SIDE_WIDTH = 400;
+const GAP = 12;
+
+export interface PanelArrangement {
+  columns: 1 | 2;
+  /** Width each figure may take. */
+  maxWidth: number;
+  /** The cell width all panels use (the narrowest any of them needs to fit). */
+  cellWidth: number;
+}
+
+export function arrangePanels(panels: readonly ViewPanel[], innerWidth: number): PanelArrangement {
+  const pair = panels.length === 2 && panels.every((p) => p.key.startsWith('grid-'));
+  const columns = pair && innerWidth >= 2 * MIN_SIDE_WIDTH + GAP ? 2 : 1;
+  const maxWidth = columns === 2 ? Math.floor((innerWidth - GAP) / 2) : Math.max(480, Math.floor(innerWidth));
+  const cellWidth = Math.min(...panels.map((p) => computeHeatmapLayout(p.data, { maxWidth }).cellWidth));
+  return { columns, maxWidth, cellWidth };
+}
+
+/** Shifts each chart holder so the grids start at the same left (stacked) or top (side by side). */
+export function alignGrids(holders: readonly HTMLElement[], grids: readonly { left: number; top: number }[], columns: 1 | 2): void {
+  const key = columns === 2 ? 'top' : 'left';
+  const most = Math.max(...grids.map((g) => g[key]));
+  holders.forEach((h, i) => {
+    const shift = `${most - grids[i]![key]}px`;
+    if (columns === 2) h.style.marginTop = shift;
+    else h.style.marginLeft = shift;
+  });
+}
