@@ -77,6 +77,14 @@ export interface DataExport {
   pins: { tokenId: number; token: string; series: { label: string; rowLabels: string[]; positions: number; prob: (number | null)[][]; rank: (number | null)[][] }[] }[];
 }
 
+/**
+ * A drawn value as exported: 7 significant digits, float32's precision (the figure holds float32 copies
+ * of the server's numbers; this gives those numbers back, not float32 noise); null where undefined.
+ */
+function number(v: number | null): number | null {
+  return v === null || !Number.isFinite(v) ? null : Number(v.toPrecision(7));
+}
+
 function provenanceOf(s: DataExportSource): Provenance {
   return {
     schema: DATA_EXPORT_SCHEMA,
@@ -117,7 +125,7 @@ export function buildDataExport(s: DataExportSource): DataExport {
       rowLabels: p.rows.map((r) => rowName(resp, r)),
       positions: [...p.cols],
       inputTokens: cellRefs(resp, p)[0]!.map((c) => c.inputToken),
-      values: p.data.values.map((row) => row.map((v) => (v === null || !Number.isFinite(v) ? null : v))),
+      values: p.data.values.map((row) => row.map(number)),
       topK: p.grids.map((gi) => ({
         grid: resp.grids[gi]!.label,
         cells: p.rows.map((r) => p.cols.map((t) => cellTopTokens(resp, gi, r, t).map((x) => ({ id: x.id, token: x.label, prob: x.prob })))),

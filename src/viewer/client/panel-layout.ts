@@ -28,12 +28,16 @@ export function arrangePanels(panels: readonly ViewPanel[], innerWidth: number):
   return { columns, maxWidth, cellWidth };
 }
 
-/** Shifts each chart holder so the grids start at the same left (stacked) or top (side by side). */
+/**
+ * Shifts each chart holder (already in the page) so the grids start at the same left (stacked) or top
+ * (side by side) on the page — measured, so panel headers of different heights are accounted for.
+ */
 export function alignGrids(holders: readonly HTMLElement[], grids: readonly { left: number; top: number }[], columns: 1 | 2): void {
   const key = columns === 2 ? 'top' : 'left';
-  const most = Math.max(...grids.map((g) => g[key]));
+  const at = holders.map((h, i) => h.getBoundingClientRect()[key] + grids[i]![key]);
+  const most = Math.max(...at);
   holders.forEach((h, i) => {
-    const shift = `${most - grids[i]![key]}px`;
+    const shift = `${Math.round(most - at[i]!)}px`;
     if (columns === 2) h.style.marginTop = shift;
     else h.style.marginLeft = shift;
   });
