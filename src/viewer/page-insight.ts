@@ -19,7 +19,9 @@ export const INSIGHT_CSS = `
 :root[data-theme=dark] #notice { background: #2a2410; color: #f0d98c; border-color: #c9a23a; }
 :root[data-theme=dark] #error { background: #2c1618; }
 :root[data-theme=dark] .top-list li button.next, :root[data-theme=dark] .top-list .next-mark, :root[data-theme=dark] .top-list .next-outside { border-color: #5cc98a; color: #7ddc9f; }
+:root[data-theme=dark] .panel { background: #161c23; }
 :root[data-theme=dark] #pin-chart svg text { fill: var(--fg) !important; }
+:root[data-theme=dark] #pin-chart svg path[stroke="#E0E6F1"] { stroke: #3a4450; }
 :root[data-theme=dark] #web-sources { background: #161c23; }
 #theme-toggle { margin-left: auto; }
 #colour-controls { display: contents; }

@@ -248,7 +248,10 @@ function distancePanel(resp: TrajectoryResponse, dist: DistancePayload, view: Vi
   // Each cell names the token whose probability changed most ("_She Δ+12.34%", as the reference labels
   // comparisons); the tooltip lists the top-k changes.
   const changes = rows.map((r) => cols.map((t) => cellChanges(resp, r, t)));
-  data.cellLabels = changes.map((row) => row.map((c) => (c[0] ? `${shortTokenLabel(resp.pieces, c[0].id)} ${formatChange(c[0].change)}` : '')));
+  // No label where nothing changed (the output row of a lens comparison: both lenses end in the model).
+  const top = changes.map((row) => row.map((c) => (c[0] && Number((c[0].change * 100).toFixed(2)) !== 0 ? c[0] : null)));
+  data.cellLabels = top.map((row) => row.map((c) => (c ? `${shortTokenLabel(resp.pieces, c.id)} ${formatChange(c.change)}` : '')));
+  data.cellLabelsShort = top.map((row) => row.map((c) => (c ? shortTokenLabel(resp.pieces, c.id) : '')));
   data.hover = changes.map((row) => row.map((c) => ({ tokens: c.map((x) => shortTokenLabel(resp.pieces, x.id)), probs: c.map((x) => x.change) })));
   data.hoverValueKind = 'delta';
   if (!lensCompare) {
@@ -264,7 +267,8 @@ function distancePanel(resp: TrajectoryResponse, dist: DistancePayload, view: Vi
 
 /** A probability change as the reference prints it: "Δ+12.34%", "Δ-0.50%". */
 export function formatChange(change: number): string {
-  return `Δ${change > 0 ? '+' : ''}${(change * 100).toFixed(2)}%`;
+  const pct = Number((change * 100).toFixed(2));
+  return `Δ${pct > 0 ? '+' : ''}${pct === 0 ? '0.00' : pct.toFixed(2)}%`;
 }
 
 /** One token of a cell's largest changes between the two compared grids. */

@@ -139,16 +139,25 @@ test('viewer in chromium: diff labels, side by side, exports, copy link, colours
   await page.waitForFunction(() => document.querySelectorAll('.panel').length === 1 && /tuned vs logit/.test(document.querySelector('.panel-head span')?.textContent ?? ''), null, { timeout: 60_000 });
   const opt = await chartOption(page, 0);
   const layout = await layoutOf(page, 0);
+  assert.ok(opt.cells.length >= R * T);
   let checked = 0;
   for (const c of opt.cells) {
-    if (c.label === null) continue;
     const i = (c.row * T + c.col) * K;
-    const want = `${shortTokenLabel(diff.pieces, dist.changeIds[i]!)} ${formatChange(dist.changes[i]!)}`;
-    // Narrow cells show the label's start with "…".
-    assert.ok(c.label === want || (c.label.endsWith('…') && want.startsWith(c.label.slice(0, -1))), `cell ${c.row},${c.col}: "${c.label}" vs "${want}"`);
-    checked++;
+    const change = dist.changes[i]!;
+    if (Math.abs(change) < 5e-5) {
+      // Nothing changed (the output row: both lenses end in the model): no label.
+      assert.equal(c.label, null, `cell ${c.row},${c.col} with Δ ${change}`);
+      continue;
+    }
+    const token = shortTokenLabel(diff.pieces, dist.changeIds[i]!);
+    const want = `${token} ${formatChange(change)}`;
+    // Where the whole label does not fit the cell, the token alone (shortened with "…" if need be).
+    const ok = c.label === want || c.label === token || (c.label !== null && c.label.endsWith('…') && token.startsWith(c.label.slice(0, -1)));
+    assert.ok(ok, `cell ${c.row},${c.col}: "${c.label}" vs "${want}"`);
+    if (c.label === want) checked++;
   }
-  assert.ok(checked >= R * T * 0.9, `${checked} labelled cells of ${R * T}`);
+  // The side panel and tooltip give the Δ where the cell has no room; on this 1280 px window some cells do.
+  assert.ok(checked > 0 || layout.width / layout.cols < 60, `${checked} cells show the whole "token Δ" label`);
   // One-sided distance: a sequential colour map (light = equal), not the diverging RdBu.
   assert.deepEqual(opt.colours, colorScaleStops('blues'));
 

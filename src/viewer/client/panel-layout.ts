@@ -8,8 +8,9 @@
 import { computeHeatmapLayout } from '../../viz/heatmap-chart.js';
 import type { ViewPanel } from '../view-model.js';
 
-/** Narrowest panel worth drawing side by side with another. */
+/** Narrowest panel, and cell, worth drawing side by side with another (else the pair is stacked). */
 const MIN_SIDE_WIDTH = 400;
+const MIN_SIDE_CELL = 12;
 const GAP = 12;
 
 export interface PanelArrangement {
@@ -21,11 +22,15 @@ export interface PanelArrangement {
 }
 
 export function arrangePanels(panels: readonly ViewPanel[], innerWidth: number): PanelArrangement {
+  const cellWidthAt = (maxWidth: number): number => Math.min(...panels.map((p) => computeHeatmapLayout(p.data, { maxWidth }).cellWidth));
   const pair = panels.length === 2 && panels.every((p) => p.key.startsWith('grid-'));
-  const columns = pair && innerWidth >= 2 * MIN_SIDE_WIDTH + GAP ? 2 : 1;
-  const maxWidth = columns === 2 ? Math.floor((innerWidth - GAP) / 2) : Math.max(480, Math.floor(innerWidth));
-  const cellWidth = Math.min(...panels.map((p) => computeHeatmapLayout(p.data, { maxWidth }).cellWidth));
-  return { columns, maxWidth, cellWidth };
+  const half = Math.floor((innerWidth - GAP) / 2);
+  if (pair && half >= MIN_SIDE_WIDTH) {
+    const cellWidth = cellWidthAt(half);
+    if (cellWidth >= MIN_SIDE_CELL) return { columns: 2, maxWidth: half, cellWidth };
+  }
+  const maxWidth = Math.max(480, Math.floor(innerWidth));
+  return { columns: 1, maxWidth, cellWidth: cellWidthAt(maxWidth) };
 }
 
 /**
