@@ -162,8 +162,9 @@ test('viewer in chromium: diff labels, side by side, exports, copy link, colours
   assert.deepEqual(opt.colours, colorScaleStops('blues'));
 
   // Keyboard: focus the heatmap, the arrows move the ring, the side panel follows; Enter keeps; P pins.
+  // A key press first, so that focusing the heatmap counts as keyboard focus (:focus-visible), as Tab would.
   await page.locator('#prompt').focus();
-  await page.keyboard.press('Tab'); // leaves the prompt …
+  await page.keyboard.press('Tab');
   await page.locator('.panel[data-panel="0"] .panel-body').focus();
   await page.keyboard.press('ArrowLeft');
   await page.waitForFunction((t) => document.querySelector('#cell-info b')?.textContent?.startsWith(t), `output · #${T - 2}`);
