@@ -141,6 +141,7 @@ ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
       <option value="diff">difference: tuned vs logit</option>
     </select></label>
     <label id="tuned-lens-label">Tuned lens <select id="tuned-lens"></select></label>
+    <label id="grid-mode-label">Grid <select id="grid-mode"></select></label>
     <label id="statistic-label">Statistic <select id="statistic"></select></label>
     <label id="distance-label">Distance <select id="distance"></select></label>
     <label>Top-k <select id="top-k"></select></label>

@@ -15,6 +15,8 @@ export function scaleKeysOnScreen(panels: readonly ViewPanel[], view: ViewSettin
     if (!out.some((k) => k.key === key)) out.push({ key, name });
   };
   for (const p of panels) {
+    // The depth and layer-difference modes have colours of their own (grid-modes.ts).
+    if (p.key.startsWith('depth-') || p.key.startsWith('delta-')) continue;
     if (p.key === 'distance') add(`dist-${view.distance}`, DISTANCE_LABELS[view.distance].short);
     else if (target) add(`target-${target}`, `target ${TARGET_MEASURES[target].label}`);
     else add(view.statistic, BASE_STATISTIC_LABELS[view.statistic].toLowerCase());

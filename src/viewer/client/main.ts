@@ -22,7 +22,6 @@ import {
   BASE_STATISTIC_LABELS,
   DISTANCE_LABELS,
   TARGET_MEASURES,
-  buildPanels,
   clampRange,
   longTokenLabel,
   shortTokenLabel,
@@ -31,6 +30,8 @@ import {
   type TargetMeasure,
   type ViewPanel,
 } from '../view-model.js';
+import { buildViewPanels, gridModeNotice, modeResponse } from '../grid-modes.js';
+import { fillGridModeMenu, gridModeNeedsRun, markGridModes, onGridModeChange, readGridMode, showGridModeMenus, withGridMode, writeGridMode } from './grid-mode-control.js';
 import { downloadExport, fetchConfig, fetchPin, fetchProgress, fetchTrajectory } from './api.js';
 import { HeatmapPanels, type PanelEvents } from './heatmaps.js';
 import { PinView, type Pin } from './pin-chart.js';
@@ -120,7 +121,7 @@ const keyboard = new KeyboardCells(el.panels, {
   focus: (panel, row, pos) => heatmapEvents.hover(panel, row, pos),
   keep: (panel, row, pos) => heatmapEvents.click(panel, row, pos),
   pin: (panel, row, pos) => {
-    const id = current && panels[panel] ? tokenToPin(current.resp, panels[panel]!, row, pos) : null;
+    const id = current && panels[panel] ? tokenToPin(modeResponse(current.resp, state.view.mode), panels[panel]!, row, pos) : null;
     if (id !== null) addPin(id);
   },
   kept: () => state.cell,
@@ -129,7 +130,7 @@ const dataTools = initDataTools(el.dataTools, () =>
   current
     ? {
         req: current.req,
-        resp: current.resp,
+        resp: modeResponse(current.resp, state.view.mode),
         view: state.view,
         settings: { target: state.target, antiTarget: state.antiTarget, targetMeasure: state.targetMeasure, pins: state.pins, cell: state.cell },
         panels,
@@ -210,6 +211,7 @@ function fillStaticMenus(): void {
   el.targetMeasure.replaceChildren(...(Object.keys(TARGET_MEASURES) as TargetMeasure[]).map((m) => new Option(TARGET_MEASURES[m].label, m)));
   el.statistic.replaceChildren(...BASE_STATISTICS.map((s) => new Option(BASE_STATISTIC_LABELS[s], s)));
   el.distance.replaceChildren(...DISTANCE_STATISTICS.map((d) => new Option(`${DISTANCE_LABELS[d].label} (${DISTANCE_LABELS[d].short})`, d)));
+  fillGridModeMenu();
 }
 
 function fillModelMenus(): void {
@@ -250,6 +252,7 @@ function writeControls(): void {
   el.target.value = state.target;
   el.antiTarget.value = state.antiTarget;
   el.targetMeasure.value = state.targetMeasure;
+  writeGridMode(state.view.mode);
   updateControlVisibility();
 }
 
@@ -269,6 +272,7 @@ function readControls(): void {
   state.target = el.target.value;
   state.antiTarget = el.antiTarget.value;
   state.targetMeasure = el.targetMeasure.value as TargetMeasure;
+  state.view.mode = readGridMode();
 }
 
 function updateControlVisibility(): void {
@@ -278,6 +282,7 @@ function updateControlVisibility(): void {
   el.statisticLabel.hidden = state.lens === 'diff' && !twoPrompts;
   el.distanceLabel.hidden = !(state.lens === 'diff' || twoPrompts);
   el.antiTargetLabel.hidden = el.targetMeasure.value !== 'log-prob-diff';
+  showGridModeMenus(state.view.mode, { statistic: el.statisticLabel, distance: el.distanceLabel });
   // Two prompts are compared with one lens at a time: switch off the lens comparisons and say why
   // (the server would refuse them), as the menu already does without a tuned lens.
   for (const opt of Array.from(el.lens.options)) {
@@ -309,7 +314,7 @@ function trajectoryRequest(): TrajectoryRequest {
   const req: TrajectoryRequest = { model: state.model, lens: state.lens, prompt: state.prompt, topK: state.topK };
   if (state.lens !== 'logit') req.tunedLens = state.tunedLens;
   if (state.prompt2.trim() !== '') req.prompt2 = state.prompt2;
-  return req;
+  return withGridMode(req, state.view.mode);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -349,13 +354,14 @@ async function run(push: boolean): Promise<void> {
 function draw(): void {
   if (!current) return;
   try {
-    panels = buildPanels(current.resp, state.view, target && target.key === targetKey() ? target.colouring : null);
+    panels = buildViewPanels(current.resp, state.view, target && target.key === targetKey() ? target.colouring : null);
   } catch (e) {
     showError((e as Error).message);
     return;
   }
   heatmaps.render(panels);
   keyboard.attach(panels);
+  markGridModes(current.resp);
   if (state.cell && !panels[state.cell.panel]) state.cell = null;
   heatmaps.select(state.cell);
   showMatchingCells(el.panels, panels, state.cell);
@@ -383,6 +389,8 @@ function viewNotice(): string | null {
   if (a && b && a.positions !== b.positions) {
     notes.push(`Prompt A has ${a.positions} tokens and prompt B ${b.positions}: they are compared position by position over the first ${Math.min(a.positions, b.positions)}, so after a different-length edit the positions no longer line up.`);
   }
+  const modeNote = gridModeNotice(current.resp, state.view, state.target.trim() !== '');
+  if (modeNote) notes.push(modeNote);
   const T = current.resp.grids[0]!.positions;
   const { from, to } = state.view;
   if ((to !== null && to <= from) || from >= T || (to !== null && to > T)) {
@@ -451,10 +459,11 @@ async function loadTarget(): Promise<void> {
 function showCell(panelIndex: number, row: number, pos: number, locked: boolean): void {
   const panel = panels[panelIndex];
   if (!current || !panel) return;
-  const g0 = current.resp.grids[panel.grids[0]!]!;
+  const shown = modeResponse(current.resp, state.view.mode); // sub-layer reads: the interleaved rows
+  const g0 = shown.grids[panel.grids[0]!]!;
   if (row >= g0.rows || pos >= g0.positions) return;
   renderCellView(el.cellInfo, el.topLists, {
-    resp: current.resp,
+    resp: shown,
     panel,
     row,
     pos,
@@ -462,6 +471,8 @@ function showCell(panelIndex: number, row: number, pos: number, locked: boolean)
     pinned: new Set(state.pins),
     onPin: (id) => addPin(id),
   });
+  const note = panel.note?.(row, pos);
+  if (note) el.cellInfo.append(document.createElement('br'), note);
 }
 
 function refreshPinnedMarks(): void {
@@ -605,6 +616,8 @@ async function init(): Promise<void> {
     });
   }
   for (const c of [el.statistic, el.distance, el.stride, el.from, el.to]) c.addEventListener('change', onViewChange);
+  // Differences and sub-layer reads are computed when first shown; the other modes only redraw.
+  onGridModeChange(() => (gridModeNeedsRun(current?.resp, readGridMode()) ? void run(false) : onViewChange()));
   for (const c of [el.target, el.antiTarget, el.targetMeasure]) {
     c.addEventListener('change', () => {
       onViewChange();
