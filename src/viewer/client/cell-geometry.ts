@@ -10,7 +10,9 @@ export interface ChartLayout {
   width: number;
   height: number;
   rows: number;
+  /** Columns shown: a window of `cols` display columns from `first` (long prompts scroll). */
   cols: number;
+  first?: number;
 }
 
 /** The chart element of panel `index` and its layout, if drawn. */
@@ -20,16 +22,23 @@ export function chartOf(root: ParentNode, index: number): { chart: HTMLElement; 
   return { chart, layout: JSON.parse(chart.dataset.layout) as ChartLayout };
 }
 
-/** Places `box` (absolutely positioned in the chart's parent) over display cell (row from the bottom, col). */
-export function placeOverCell(box: HTMLElement, layout: ChartLayout, row: number, col: number, pad = 1): void {
+/**
+ * Places `box` (absolutely positioned in the chart's parent) over display cell (row from the bottom,
+ * col of all the panel's columns); hides it and returns false where that column is outside the window.
+ */
+export function placeOverCell(box: HTMLElement, layout: ChartLayout, row: number, col: number, pad = 1): boolean {
+  const c = col - (layout.first ?? 0);
+  box.hidden = c < 0 || c >= layout.cols;
+  if (box.hidden) return false;
   const cw = layout.width / layout.cols;
   const ch = layout.height / layout.rows;
   Object.assign(box.style, {
-    left: `${layout.left + col * cw - pad}px`,
+    left: `${layout.left + c * cw - pad}px`,
     top: `${layout.top + (layout.rows - 1 - row) * ch - pad}px`,
     width: `${cw + 2 * pad}px`,
     height: `${ch + 2 * pad}px`,
   });
+  return true;
 }
 
 /** An overlay div of `className` in the chart's parent, created once per drawn chart. */

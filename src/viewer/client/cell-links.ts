@@ -14,7 +14,7 @@ export function showMatchingCells(root: HTMLElement, panels: readonly ViewPanel[
     const box = overlay(drawn.chart, 'match-outline');
     const i = cell && index !== cell.panel ? p.rows.indexOf(cell.row) : -1;
     const j = cell && index !== cell.panel ? p.cols.indexOf(cell.pos) : -1;
-    box.hidden = i < 0 || j < 0;
-    if (!box.hidden) placeOverCell(box, drawn.layout, i, j);
+    if (i < 0 || j < 0) box.hidden = true;
+    else placeOverCell(box, drawn.layout, i, j);
   });
 }

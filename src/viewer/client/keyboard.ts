@@ -49,7 +49,8 @@ export class KeyboardCells {
       const ring = overlay(drawn.chart, 'focus-ring');
       const at = this.cursor.get(panel.key);
       const clamp = (c: { i: number; j: number }): { i: number; j: number } => ({ i: Math.min(Math.max(0, c.i), panel.rows.length - 1), j: Math.min(Math.max(0, c.j), panel.cols.length - 1) });
-      const place = (c: { i: number; j: number }): void => placeOverCell(ring, drawn.layout, c.i, c.j, 2);
+      // The layout is read afresh: the window of columns may have moved (slider, or a kept cell).
+      const place = (c: { i: number; j: number }): boolean => placeOverCell(ring, chartOf(this.root, index)?.layout ?? drawn.layout, c.i, c.j, 2);
       if (at) place(clamp(at));
       const start = (): { i: number; j: number } => {
         const kept = this.actions.kept();
@@ -61,12 +62,14 @@ export class KeyboardCells {
       const moveTo = (c: { i: number; j: number }, keep: boolean): void => {
         const next = clamp(c);
         this.cursor.set(panel.key, next);
-        place(next);
         const row = panel.rows[next.i]!;
         const pos = panel.cols[next.j]!;
         body.dataset.cursor = `${row}.${pos}`;
-        if (keep || this.actions.kept()) this.actions.keep(index, row, pos);
+        // A cell outside the window of columns is kept, which scrolls the window to it.
+        const shown = place(next);
+        if (keep || !shown || this.actions.kept()) this.actions.keep(index, row, pos);
         else this.actions.focus(index, row, pos);
+        if (!shown) place(next);
       };
       // Focus from the keyboard (not a mouse click into the chart) puts the ring on a cell.
       body.addEventListener('focus', () => {

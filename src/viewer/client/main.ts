@@ -22,7 +22,6 @@ import {
   BASE_STATISTIC_LABELS,
   DISTANCE_LABELS,
   TARGET_MEASURES,
-  clampRange,
   longTokenLabel,
   shortTokenLabel,
   sumProbs,
@@ -34,6 +33,8 @@ import { buildViewPanels, gridModeNotice, modeResponse } from '../grid-modes.js'
 import { fillGridModeMenu, gridModeNeedsRun, markGridModes, onGridModeChange, readGridMode, showGridModeMenus, withGridMode, writeGridMode } from './grid-mode-control.js';
 import { downloadExport, fetchConfig, fetchPin, fetchProgress, fetchTrajectory } from './api.js';
 import { HeatmapPanels, type PanelEvents } from './heatmaps.js';
+import { renderRangeMessage } from './range-brush.js';
+import { initSideLayout } from './side-layout.js';
 import { PinView, type Pin } from './pin-chart.js';
 import { renderCellView } from './side-panel.js';
 import { showMatchingCells } from './cell-links.js';
@@ -65,6 +66,7 @@ const el = {
   stride: byId<HTMLInputElement>('stride'),
   from: byId<HTMLInputElement>('from'),
   to: byId<HTMLInputElement>('to'),
+  rangeMessage: byId<HTMLElement>('range-message'),
   run: byId<HTMLButtonElement>('run'),
   target: byId<HTMLInputElement>('target'),
   antiTarget: byId<HTMLInputElement>('anti-target'),
@@ -82,6 +84,7 @@ const el = {
   themeToggle: byId<HTMLButtonElement>('theme-toggle'),
   colourControls: byId<HTMLElement>('colour-controls'),
   dataTools: byId<HTMLElement>('data-tools'),
+  pinKey: byId<HTMLElement>('pin-key'),
 };
 
 let config: ConfigResponse | null = null;
@@ -99,11 +102,19 @@ let target: { key: string; colouring: TargetColouring } | null = null;
 /** Pin answers for typed tokens, per "request key # typed token". */
 const typedPinCache = new Map<string, Promise<PinResponse>>();
 
+/** Without a kept cell, the pin chart previews the hovered position; a token hovered in the top-k list is previewed too. */
+let hoverPos: number | null = null;
+let previewId: number | null = null;
+
 const heatmapEvents: PanelEvents = {
   hover: (panel, row, pos) => {
     if (state.cell) return;
     showCell(panel, row, pos, false);
     showMatchingCells(el.panels, panels, { panel, row, pos });
+    if (hoverPos !== pos) {
+      hoverPos = pos;
+      renderPins();
+    }
   },
   click: (panel, row, pos) => {
     state.cell = { panel, row, pos };
@@ -114,6 +125,10 @@ const heatmapEvents: PanelEvents = {
     writeUrl(false);
   },
   export: (panel, format) => void exportPanel(panel, format),
+  range: (panel, a, b) => {
+    const cols = panels[panel]?.cols;
+    if (cols) setRange(cols[a]!, cols[b]! + 1);
+  },
 };
 const heatmaps = new HeatmapPanels(el.panels, heatmapEvents);
 // Arrow keys, Enter and P on a focused heatmap do what hovering, clicking and pinning do.
@@ -141,12 +156,17 @@ const dataTools = initDataTools(el.dataTools, () =>
       }
     : null,
 );
-const pinView = new PinView(el.pins, el.pinChart, (tokenId) => {
-  state.pins = state.pins.filter((t) => t !== tokenId);
-  renderPins();
-  refreshPinnedMarks();
-  writeUrl(false);
-});
+const pinView = new PinView(
+  el.pins,
+  el.pinChart,
+  (tokenId) => {
+    state.pins = state.pins.filter((t) => t !== tokenId);
+    renderPins();
+    refreshPinnedMarks();
+    writeUrl(false);
+  },
+  el.pinKey,
+);
 
 // ---------------------------------------------------------------------------------------------------
 // Messages and progress
@@ -339,6 +359,7 @@ async function run(push: boolean): Promise<void> {
     const sameInput = current !== null && current.req.model === req.model && current.req.prompt === req.prompt && (current.req.prompt2 ?? '') === (req.prompt2 ?? '');
     current = { req, resp };
     if (push && !sameInput) state.cell = null;
+    heatmaps.focusPosition(state.cell?.pos ?? null);
     draw();
     writeUrl(push);
     void loadPins();
@@ -376,6 +397,7 @@ function draw(): void {
     el.topLists.replaceChildren();
   }
   showNotice(viewNotice());
+  showRange(state.view.from, state.view.to);
   // A counter of finished draws: lets tests (and curious users) wait for the page to settle.
   document.body.dataset.ready = String(++draws);
   renderPins();
@@ -391,13 +413,18 @@ function viewNotice(): string | null {
   }
   const modeNote = gridModeNotice(current.resp, state.view, state.target.trim() !== '');
   if (modeNote) notes.push(modeNote);
-  const T = current.resp.grids[0]!.positions;
-  const { from, to } = state.view;
-  if ((to !== null && to <= from) || from >= T || (to !== null && to > T)) {
-    const [x, y] = clampRange(T, from, to);
-    notes.push(`Token range ${from}–${to ?? 'end'} does not fit the prompt's ${T} tokens (positions 0–${T - 1}, "to" excluded): showing ${x}–${y}.`);
-  }
   return notes.length > 0 ? notes.join(' ') : null;
+}
+
+/** The token range's message beside its fields (range-brush.ts): what is wrong, or which positions show. */
+function showRange(from: number, to: number | null): void {
+  if (current) renderRangeMessage({ from: el.from, to: el.to, message: el.rangeMessage }, current.resp.grids[0]!.positions, from, to, () => setRange(0, null));
+}
+
+function setRange(from: number, to: number | null): void {
+  el.from.value = String(from);
+  el.to.value = to === null ? '' : String(to);
+  onViewChange();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -542,10 +569,29 @@ function renderPins(): void {
   }
   const g0 = current.resp.grids[0]!;
   const pins = state.pins.map((tokenId) => pinCache.get(pinKey(tokenId)) ?? { tokenId, label: longTokenLabel(current!.resp.pieces, tokenId), data: null, error: null });
-  // The chart follows the kept cell's position, else the last position (the prompt's next-token guess).
-  const pos = Math.min(state.cell?.pos ?? g0.positions - 1, g0.positions - 1);
+  // The chart follows the kept cell's position, else the hovered one, else the last position (the prompt's next-token guess).
+  const pos = Math.min(state.cell?.pos ?? hoverPos ?? g0.positions - 1, g0.positions - 1);
+  const positionNote = state.cell ? 'kept' : hoverPos !== null ? 'hovered' : '';
+  const preview = previewId === null ? null : (pinCache.get(pinKey(previewId)) ?? null);
   // Layer 0 decodes the embeddings: "input", as on the heatmaps' axes.
-  pinView.render(pins, pos, longTokenLabel(current.resp.pieces, g0.inputIds[pos]!), g0.rowLabels.map((l, i) => (i === 0 ? 'input' : l)));
+  pinView.render(pins, pos, longTokenLabel(current.resp.pieces, g0.inputIds[pos]!), g0.rowLabels.map((l, i) => (i === 0 ? 'input' : l)), { preview, active: true, positionNote });
+}
+
+/** Previews a token hovered in the top-k list in the pin chart (fetched once, shared with pinning). */
+async function previewToken(tokenId: number | null): Promise<void> {
+  previewId = tokenId;
+  if (tokenId === null || !current) return renderPins();
+  const key = pinKey(tokenId);
+  if (!pinCache.has(key)) {
+    const pin: Pin = { tokenId, label: longTokenLabel(current.resp.pieces, tokenId), data: null, error: null };
+    pinCache.set(key, pin);
+    try {
+      pin.data = await fetchPin({ ...current.req, tokenId });
+    } catch (e) {
+      pin.error = (e as Error).message; // a pin retries; a preview just shows nothing
+    }
+  }
+  if (previewId === tokenId) renderPins();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -586,6 +632,17 @@ async function init(): Promise<void> {
   }
   fillModelMenus();
   writeControls();
+  initSideLayout({ main: byId('main'), side: byId('side'), sideResize: byId('side-resize'), pinSplit: byId('pin-split'), toggle: byId('side-toggle') }, draw);
+  let previewTimer: ReturnType<typeof setTimeout> | undefined;
+  const previewSoon = (id: number | null): void => {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(() => void previewToken(id), id === null ? 0 : 120);
+  };
+  el.topLists.addEventListener('mouseover', (ev) => {
+    const b = (ev.target as HTMLElement).closest<HTMLElement>('button[data-token-id]');
+    previewSoon(b ? Number(b.dataset.tokenId) : null);
+  });
+  el.topLists.addEventListener('mouseleave', () => previewSoon(null));
 
   el.form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -618,6 +675,8 @@ async function init(): Promise<void> {
   for (const c of [el.statistic, el.distance, el.stride, el.from, el.to]) c.addEventListener('change', onViewChange);
   // Differences and sub-layer reads are computed when first shown; the other modes only redraw.
   onGridModeChange(() => (gridModeNeedsRun(current?.resp, readGridMode()) ? void run(false) : onViewChange()));
+  // The range is checked as it is typed; the view follows on change.
+  for (const c of [el.from, el.to]) c.addEventListener('input', () => showRange(Math.max(0, Math.floor(Number(el.from.value)) || 0), el.to.value.trim() === '' ? null : Math.floor(Number(el.to.value))));
   for (const c of [el.target, el.antiTarget, el.targetMeasure]) {
     c.addEventListener('change', () => {
       onViewChange();
