@@ -26,14 +26,14 @@ export const SCALE_KEYS: readonly ScaleKey[] = [
 
 /** The scales offered, with names for the menu (the `_r` variants run the other way). */
 export const COLOUR_SCALE_LABELS: Readonly<Record<ColorScaleName, string>> = {
-  rdbu_r: 'red–blue, diverging (blue low)',
-  rdbu: 'red–blue, diverging (red low)',
-  viridis: 'viridis, sequential',
+  rdbu_r: 'RdBu, diverging',
+  rdbu: 'RdBu, reversed',
+  viridis: 'viridis',
   viridis_r: 'viridis, reversed',
-  blues: 'blues, sequential',
-  blues_r: 'blues, reversed',
-  greens: 'greens, sequential',
-  greens_r: 'greens, reversed',
+  blues: 'Blues',
+  blues_r: 'Blues, reversed',
+  greens: 'Greens',
+  greens_r: 'Greens, reversed',
 };
 
 const DEFAULT_SCALES: Readonly<Record<ScaleKey, ColorScaleName>> = {

@@ -26,8 +26,8 @@ export const INSIGHT_CSS = `
 #theme-toggle { margin-left: auto; }
 #colour-controls { display: contents; }
 #colour-controls label.log { display: flex; align-items: center; gap: 4px; }
-#data-tools { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; padding: 6px 16px; border-bottom: 1px solid var(--line); font-size: 13px; color: var(--muted); }
-#data-tools input { min-width: 28em; }
+#data-tools { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-left: auto; font-size: 13px; color: var(--muted); }
+#data-tools input { min-width: 24em; }
 #panels.side-by-side { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 12px; }
 .panel-body[tabindex]:focus { outline: none; }
 .panel-body[tabindex]:focus-visible .focus-ring { display: block; }
@@ -48,7 +48,7 @@ export const COLOUR_CONTROLS = '<span id="colour-controls"></span>';
 
 /** Export of the numbers on screen, and the link to this view (client/export.ts). */
 export const DATA_TOOLS = `<div id="data-tools" hidden>
-  <span>Numbers of this view:</span>
+  <span>Data:</span>
   <button type="button" class="secondary" data-data-export="json" aria-label="Download the statistics, top-k and pins of this view as JSON">JSON</button>
   <button type="button" class="secondary" data-data-export="stats-csv" aria-label="Download the statistics of this view as CSV">Statistics CSV</button>
   <button type="button" class="secondary" data-data-export="topk-csv" aria-label="Download the top-k tokens of this view as CSV">Top-k CSV</button>

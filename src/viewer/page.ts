@@ -147,7 +147,6 @@ ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
     <label id="statistic-label">Statistic <select id="statistic"></select></label>
     <label id="distance-label">Distance <select id="distance"></select></label>
     <label>Top-k <select id="top-k"></select></label>
-    ${COLOUR_CONTROLS}
     <label>Layer stride <input id="stride" type="number" min="1" step="1" value="1"></label>
     <label>Tokens from <input id="from" type="number" min="0" step="1" value="0"></label>
     <label>to (excl.) <input id="to" type="number" min="1" step="1" placeholder="end"></label>
@@ -158,13 +157,14 @@ ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
     <label>Colour by target token(s) <input id="target" type="text" placeholder="_Lily | _Tim | #42" title="One token, or several separated by | (their probabilities are summed). Write a leading space as _ (as the grid shows it) or give an id as #123."></label>
     <label id="target-measure-label">as <select id="target-measure"></select></label>
     <label id="anti-target-label">anti-target <input id="anti-target" type="text" placeholder="_Tim"></label>
+    ${COLOUR_CONTROLS}
+    ${DATA_TOOLS}
   </div>
 </form>
 ${web ? WEB_SOURCES : ''}
 <div id="progress" role="status" aria-live="polite" hidden><div class="bar"><div class="fill"></div></div><span class="text"></span></div>
 <div id="error" role="alert" hidden></div>
 <div id="notice" role="status" aria-live="polite" hidden></div>
-${DATA_TOOLS}
 <main id="main">
   <section id="panels"><div class="empty">Type a prompt and press Show (or Ctrl+Enter).</div></section>
   <aside id="side" aria-label="Cell details and pinned tokens">

@@ -192,7 +192,9 @@ test('viewer in chromium: diff labels, side by side, exports, copy link, colours
   await page.waitForFunction((id) => document.querySelector(`#pins .chip[data-token-id="${id}"]`) !== null && !document.querySelector('#pins')!.textContent!.includes('…'), pinned, { timeout: 30_000 });
   await page.screenshot({ path: nodePath.join(ARTIFACTS, 'insight-1-diff-labels-keyboard.png'), fullPage: true });
 
-  // Side by side: two panels in one row, rows at the same height, the matching cell outlined in the other.
+  // Side by side (where each half shows every column; here 16 tokens at 1600 px): two panels in one row,
+  // rows at the same height, the matching cell outlined in the other.
+  await page.setViewportSize({ width: 1600, height: 900 });
   await page.selectOption('#lens', 'compare');
   await page.waitForFunction(() => document.querySelectorAll('.panel').length === 2, null, { timeout: 60_000 });
   const [a, b] = [await layoutOf(page, 0), await layoutOf(page, 1)];

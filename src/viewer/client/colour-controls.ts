@@ -31,7 +31,9 @@ export function renderColourControls(root: HTMLElement, keys: readonly { key: Sc
   for (const { key, name } of keys) {
     const { scale, log } = resolveScale(choices, key);
     const label = document.createElement('label');
-    label.append(`Colours (${name}) `);
+    // Named by statistic only when two kinds of panel are on screen (a difference under its prompts).
+    label.append(keys.length > 1 ? `Colours (${name}) ` : 'Colours ');
+    label.title = `Colour scale for ${name}`;
     const select = document.createElement('select');
     select.id = `scale-${key}`;
     select.dataset.scaleKey = key;

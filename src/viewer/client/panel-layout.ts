@@ -1,13 +1,14 @@
 /**
  * How the heatmap panels share the page so a comparison reads across them: two lens panels ("logit
- * and tuned, side by side") really side by side when each still gets a useful width, else stacked; and
- * the grids shifted so their cells line up — columns of stacked panels, rows of side-by-side ones
- * (titles, headers and colour bars of different sizes would otherwise move them). Long prompts keep
- * legible cells either way: each panel shows a window of columns (token-axis.ts), moved together.
+ * and tuned, side by side") really side by side when each half still shows every column at a legible
+ * cell width, else stacked (a long prompt then shows more columns per window, token-axis.ts, and the
+ * two windows move together); and the grids shifted so their cells line up — columns of stacked panels,
+ * rows of side-by-side ones (titles, headers and colour bars of different sizes would otherwise move them).
  */
+import { computeHeatmapLayout } from '../../viz/heatmap-chart.js';
+import type { ViewPanel } from '../view-model.js';
+import { MIN_CELL_WIDTH } from './token-axis.js';
 
-/** Narrowest panel worth drawing side by side with another (else the pair is stacked). */
-const MIN_SIDE_WIDTH = 400;
 const GAP = 12;
 
 export interface PanelArrangement {
@@ -16,10 +17,11 @@ export interface PanelArrangement {
   maxWidth: number;
 }
 
-export function arrangePanels(panels: readonly { key: string }[], innerWidth: number): PanelArrangement {
+export function arrangePanels(panels: readonly ViewPanel[], innerWidth: number): PanelArrangement {
   const pair = panels.length === 2 && panels.every((p) => p.key.startsWith('grid-'));
   const half = Math.floor((innerWidth - GAP) / 2);
-  if (pair && half >= MIN_SIDE_WIDTH) return { columns: 2, maxWidth: half };
+  const fits = (p: ViewPanel): boolean => computeHeatmapLayout(p.data, { maxWidth: half, minCellWidth: MIN_CELL_WIDTH }).visibleColumns === p.data.columnLabels.length;
+  if (pair && panels.every(fits)) return { columns: 2, maxWidth: half };
   return { columns: 1, maxWidth: Math.max(240, Math.floor(innerWidth)) };
 }
 
