@@ -145,9 +145,11 @@ export class CompiledGraph {
 
   /**
    * Runs the graph. Feeds the graph does not take are ignored, so callers can pass one record of
-   * everything (weights, batch inputs, lens parameters) to any graph built from it.
+   * everything (weights, batch inputs, lens parameters) to any graph built from it. `into` optionally
+   * gives arrays for some outputs to be written into (e.g. views into a larger result being assembled,
+   * so no block-sized copy is held): each must have the output's type and element count.
    */
-  async run(feeds: Record<string, HostArray | HostData>): Promise<Record<string, HostArray>> {
+  async run(feeds: Record<string, HostArray | HostData>, into: Record<string, HostData> = {}): Promise<Record<string, HostArray>> {
     const ortFeeds: Record<string, Tensor> = {};
     for (const [name, spec] of this.inputs) {
       const f = feeds[name];
@@ -163,10 +165,16 @@ export class CompiledGraph {
     // computes in WebAssembly memory and returns its own tensors instead (preallocateOutputs: false).
     const out: Record<string, HostArray> = {};
     const fetches: Record<string, Tensor> = {};
+    for (const [name, data] of Object.entries(into)) {
+      const spec = this.outputs.get(name);
+      if (!spec) throw new Error(`the graph has no output '${name}' to write into`);
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      if (!expectedArray(spec.dtype, data) || data.length !== n) throw new Error(`output '${name}' is ${spec.dtype} [${spec.shape.join(', ')}]; the array given to write it into is a ${data.constructor.name} of ${data.length} elements`);
+    }
     if (this.preallocateOutputs) {
       for (const name of this.outputNames) {
         const spec = this.outputs.get(name)!;
-        const data = allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
+        const data = into[name] ?? allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
         fetches[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
         out[name] = { data, shape: [...spec.shape] };
       }
@@ -183,7 +191,12 @@ export class CompiledGraph {
         throw new Error(`onnxruntime failed running the graph computing ${describeOutputs(this.outputs.keys())}: ${firstLine(e)}`, { cause: e });
       });
       if (!this.preallocateOutputs) {
-        for (const name of this.outputNames) out[name] = { data: results[name]!.data as HostData, shape: [...this.outputs.get(name)!.shape] };
+        for (const name of this.outputNames) {
+          const data = results[name]!.data as HostData;
+          const target = into[name];
+          if (target) (target as Float32Array).set(data as Float32Array);
+          out[name] = { data: target ?? data, shape: [...this.outputs.get(name)!.shape] };
+        }
       }
     } finally {
       this.inFlight--;
