@@ -44,15 +44,21 @@ function baseline(script: string | null, args: string[]): Measured<Record<string
 
 const script = torchBaseline();
 const started = new Date().toISOString();
+// `npm run bench:compare -- stories` measures only what has a key containing an argument (the rest show –);
+// keys: ours:matmul-gpt2, ours:forward-gpt2, ours:train-gpt2, ours:trajectory-gpt2, ours:train-stories,
+// baseline:gpt2, baseline:train-stories, ours+baseline:startup-stories.
+const wanted = process.argv.slice(2);
+const skipped = <T>(): Measured<T> => ({ result: null, error: 'not selected', loadAtStart: load(), loadAtEnd: load() });
+const maybe = <T>(key: string, fn: () => Measured<T>): Measured<T> => (!wanted.length || wanted.some((w) => key.includes(w)) ? fn() : skipped<T>());
 const m = {
-  matmul: ours('matmul'),
-  forward: ours('forward'),
-  trainGpt2: ours('train-gpt2'),
-  trajectory: ours('trajectory'),
-  trainStories: ours('train-stories'),
-  baselineGpt2: baseline(script, ['gpt2-small', '--threads', '2', '--openblas-coretype', 'SkylakeX', '--repeats', '3', '--lens-repeats', '2']),
-  baselineStories: baseline(script, ['train-stories', '--threads', '2', '--blas-threads', '1', '--openblas-coretype', 'SkylakeX', '--repeats', '3']),
-  wholeProcess: ours('startup-stories'),
+  matmul: maybe('ours:matmul-gpt2', () => ours('matmul')),
+  forward: maybe('ours:forward-gpt2', () => ours('forward')),
+  trainGpt2: maybe('ours:train-gpt2', () => ours('train-gpt2')),
+  trajectory: maybe('ours:trajectory-gpt2', () => ours('trajectory')),
+  trainStories: maybe('ours:train-stories', () => ours('train-stories')),
+  baselineGpt2: maybe('baseline:gpt2', () => baseline(script, ['gpt2-small', '--threads', '2', '--openblas-coretype', 'SkylakeX', '--repeats', '3', '--lens-repeats', '2'])),
+  baselineStories: maybe('baseline:train-stories', () => baseline(script, ['train-stories', '--threads', '2', '--blas-threads', '1', '--openblas-coretype', 'SkylakeX', '--repeats', '3'])),
+  wholeProcess: maybe('ours+baseline:startup-stories', () => ours('startup-stories')),
 };
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
