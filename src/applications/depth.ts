@@ -7,16 +7,10 @@
  */
 import type { Lens } from '../lens/lens.js';
 import { computeTrajectory } from '../trajectory/compute.js';
+import { predictionDepth } from './prediction-depth.js';
 
-/**
- * Depth of one prediction from the per-layer answers `layerAnswers[0..L−1]` and the final answer: the
- * smallest i such that layerAnswers[j] = final for every j ≥ i; L when layerAnswers[L−1] differs.
- */
-export function predictionDepth(layerAnswers: readonly number[], finalAnswer: number): number {
-  let depth = layerAnswers.length;
-  while (depth > 0 && layerAnswers[depth - 1] === finalAnswer) depth--;
-  return depth;
-}
+// The rule itself has no dependencies, so the viewer's page bundle can use it without the compute code.
+export { predictionDepth } from './prediction-depth.js';
 
 export interface TokenDepths {
   inputIds: number[];

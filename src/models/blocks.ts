@@ -149,3 +149,21 @@ export const BLOCK_LAYOUTS: Record<ResidualKind, (p: BlockPieces, x: Value) => B
     return { attnOut, residMid: op.add(x, attnOut), mlpOut };
   },
 };
+
+/**
+ * Where a layout has a residual stream between attention and MLP (the MLP reads x + attnOut): the point
+ * a sub-layer read decodes. In the parallel layouts both branches read the block input, so x + attnOut
+ * is a sum that no part of the model ever sees; for them the entry says why there is no such point.
+ */
+export const MID_BLOCK_RESIDUAL: Readonly<Record<ResidualKind, { exists: true } | { exists: false; reason: string }>> = {
+  sequential: { exists: true },
+  sandwich: { exists: true },
+  parallel: { exists: false, reason: 'its attention and MLP run in parallel on the block input (parallel residual), so there is no residual stream between them' },
+  'parallel-shared-norm': { exists: false, reason: 'its attention and MLP run in parallel on one shared norm of the block input, so there is no residual stream between them' },
+};
+
+/** null when the model's blocks have a mid-block residual (after attention, before the MLP), else why not. */
+export function midBlockResidualUnavailable(cfg: ModelConfig): string | null {
+  const entry = MID_BLOCK_RESIDUAL[cfg.residual];
+  return entry.exists ? null : `${cfg.modelType} has no mid-block residual: ${entry.reason}`;
+}

@@ -8,7 +8,7 @@ import * as op from '../graph/ops.js';
 import { bucketLength, trimAxis } from '../graph/length-buckets.js';
 import type { HostData } from '../graph/runtime.js';
 import type { Lens } from '../lens/lens.js';
-import { allRows, reduceLensRows, scatterBlock, type RowReduction } from '../lens/rows.js';
+import { allRows, reduceLensRows, scatterBlock, type HiddenStates, type RowReduction } from '../lens/rows.js';
 import { batchShape, type Batch } from '../models/position-inputs.js';
 import { jsOf, klOf, rowStatistics, tvOf } from './row-statistics.js';
 
@@ -36,6 +36,11 @@ export interface TrajectoryOptions {
    * a causal model never lets a position read a later one. Default true; false runs the exact length.
    */
   lengthBucket?: boolean;
+  /**
+   * What the lens rows read instead of the model's block outputs, computed for the batch as it runs
+   * (length-bucket padding included): e.g. the mid-block residuals of lens/mid-block-states.ts.
+   */
+  hiddenStates?: (batch: Batch) => Promise<HiddenStates>;
 }
 
 /** Arrays are C-order [rows][batch][positions] (and [..][k] for top-k). */
@@ -162,7 +167,7 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
         put(res.tv!, 'cmp_tv');
       }
     },
-    { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress },
+    { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress, hidden: options.hiddenStates ? await options.hiddenStates(runBatch) : undefined },
   );
   if (Tp !== T) {
     // [R, B, Tp(, K)] → [R, B, T(, K)]

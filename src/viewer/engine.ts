@@ -10,14 +10,20 @@ import { LogitLens, type Lens, type TunedLens } from '../lens/lens.js';
 import { allRows, reduceLensRows, scatterBlock, type RowReduction } from '../lens/rows.js';
 import type { LanguageModel } from '../models/language-model.js';
 import type { ProgressCallback } from '../hub/hub-client.js';
+import { midBlockResidualUnavailable } from '../models/blocks.js';
 import { computeTrajectory, type TrajectoryData } from '../trajectory/compute.js';
+import { computeLayerDifferences, type LayerDifferences } from '../trajectory/layer-differences.js';
+import { computeSublayerTrajectory } from '../trajectory/sublayer.js';
 import { jsOf, klOf, tvOf } from '../trajectory/row-statistics.js';
 import { lookupToken, TokenLookupError } from './token-lookup.js';
 import {
+  GRID_MODES,
   LENS_MODES,
+  type ComputedGridMode,
   type ConfigResponse,
   type DistancePayload,
   type GridPayload,
+  type LayerDeltaPayload,
   type LensMode,
   type ModelInfo,
   type PinRequest,
@@ -135,6 +141,8 @@ export class ViewerEngine {
   private readonly logitLenses = new Map<number, LogitLens>();
   private readonly trajectories = new Lru<TrajectoryResponse>(TRAJECTORY_CACHE);
   private readonly pins = new Lru<PinResponse>(PIN_CACHE);
+  /** Trajectories with a grid mode's extra data (layer differences, sub-layer reads). */
+  private readonly modeTrajectories = new Lru<TrajectoryResponse>(TRAJECTORY_CACHE);
   private readonly queue = new SerialQueue();
   private progress = { task: '', step: 0, steps: 0, startedAt: 0, download: null as ProgressResponse['download'] };
 
@@ -198,9 +206,9 @@ export class ViewerEngine {
   // Validation
 
   /** Checks the JSON body of /api/trajectory (and the shared part of /api/pin, /api/export). */
-  parseTrajectoryRequest(body: unknown): Required<Omit<TrajectoryRequest, 'prompt2'>> & { prompt2: string } {
+  parseTrajectoryRequest(body: unknown): Required<Omit<TrajectoryRequest, 'prompt2' | 'mode'>> & { prompt2: string; mode?: ComputedGridMode } {
     if (!isRecord(body)) throw new RequestError(400, 'The request body must be a JSON object.');
-    const { model, lens, tunedLens = 0, prompt, prompt2 = '', topK = DEFAULT_TOP_K } = body;
+    const { model, lens, tunedLens = 0, prompt, prompt2 = '', topK = DEFAULT_TOP_K, mode: gridMode } = body;
     if (typeof model !== 'number' || !Number.isInteger(model) || model < 0 || model >= this.models.length) {
       throw new RequestError(400, `Unknown model ${JSON.stringify(model)}: choose one of the ${this.models.length} configured models by index (0..${this.models.length - 1}).`);
     }
@@ -230,7 +238,12 @@ export class ViewerEngine {
     if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 1 || topK > this.limits.maxTopK) {
       throw new RequestError(400, `topK must be an integer from 1 to ${this.limits.maxTopK}.`);
     }
-    return { model, lens: mode, tunedLens: mode === 'logit' ? 0 : (tunedLens as number), prompt: prompt as string, prompt2: (prompt2 as string).trim() === '' ? '' : (prompt2 as string), topK };
+    // Only the grid modes that need a computation matter here; 'lens' and 'depth' read the plain trajectory.
+    if (gridMode !== undefined && !(GRID_MODES as readonly unknown[]).includes(gridMode)) {
+      throw new RequestError(400, `Unknown grid mode ${JSON.stringify(gridMode)}: use one of ${GRID_MODES.join(', ')}.`);
+    }
+    const extra = gridMode === 'delta' || gridMode === 'sublayer' ? { mode: gridMode as ComputedGridMode } : {};
+    return { model, lens: mode, tunedLens: mode === 'logit' ? 0 : (tunedLens as number), prompt: prompt as string, prompt2: (prompt2 as string).trim() === '' ? '' : (prompt2 as string), topK, ...extra };
   }
 
   /** Tokenizes the prompts, with a clear message when one is too long for the model. */
@@ -341,10 +354,76 @@ export class ViewerEngine {
   }
 
   /**
-   * The trajectory of a validated request (see parseTrajectoryRequest). Cached; otherwise queued behind
-   * any running job. A too-long prompt is rejected before queueing when the model is already loaded.
+   * The trajectory of a validated request (see parseTrajectoryRequest), with its grid mode's extra data
+   * when `req.mode` asks for some. Cached; otherwise queued behind any running job. A too-long prompt is
+   * rejected before queueing when the model is already loaded.
    */
   async trajectory(req: TrajectoryRequest): Promise<TrajectoryResponse> {
+    const base = await this.lensTrajectory(req);
+    return req.mode ? this.withGridMode(req, req.mode, base) : base;
+  }
+
+  /**
+   * Adds a grid mode's data to a trajectory, per grid in response order: the layer differences of that
+   * grid's lens on its prompt, or the sub-layer reads (logit lens after each block's attention) of its
+   * prompt. Each runs on the lens-rows engine, like the trajectory.
+   */
+  private async withGridMode(req: TrajectoryRequest, mode: ComputedGridMode, base: TrajectoryResponse): Promise<TrajectoryResponse> {
+    const key = `${this.cacheKey(req)}#${mode}`;
+    const hit = this.modeTrajectories.get(key);
+    if (hit) return hit;
+    return this.queue.run(async () => {
+      const again = this.modeTrajectories.get(key);
+      if (again) return again;
+      const t0 = Date.now();
+      this.begin(this.loadSteps(req) + base.grids.length);
+      const model = await this.model(req.model);
+      const tuned = req.lens === 'logit' ? null : await this.tunedLens(req.model, req.tunedLens ?? 0, model);
+      const logit = this.logitLens(req.model, model);
+      const pieces = { ...base.pieces };
+      const addPieces = (ids: Iterable<number>): void => {
+        for (const id of ids) if (id >= 0 && !(id in pieces)) pieces[id] = model.tokenizer.idToPiece(id);
+      };
+      let resp: TrajectoryResponse;
+      if (mode === 'delta') {
+        const layerDeltas: LayerDeltaPayload[] = [];
+        for (const grid of base.grids) {
+          this.stepTo(`Layer differences of the ${grid.label}`);
+          const d = await computeLayerDifferences(grid.lens === 'tuned' ? tuned! : logit, grid.inputIds, { onProgress: this.blockProgress });
+          addPieces(d.riseIds);
+          layerDeltas.push(toLayerDelta(d));
+        }
+        resp = { ...base, pieces, layerDeltas };
+      } else {
+        const why = base.model.sublayerUnavailable;
+        if (why) {
+          resp = { ...base, sublayerUnavailable: why };
+        } else {
+          // One read per prompt: the logit lens on the same prompt gives the same rows for every grid of it.
+          const perPrompt = new Map<number, GridPayload>();
+          const sublayerGrids: GridPayload[] = [];
+          for (const grid of base.grids) {
+            let g = perPrompt.get(grid.prompt);
+            if (!g) {
+              this.stepTo(`Sub-layer reads${base.grids.some((x) => x.prompt === 1) ? ` of prompt ${grid.prompt === 0 ? 'A' : 'B'}` : ''}`);
+              const data = await computeSublayerTrajectory(model, { ids: [grid.inputIds] }, { onProgress: this.blockProgress, topK: grid.topK });
+              g = toGrid(data, grid.prompt, 'sub-layer reads (logit lens)');
+              addPieces(g.topIds);
+              perPrompt.set(grid.prompt, g);
+            }
+            sublayerGrids.push(g);
+          }
+          resp = { ...base, pieces, sublayerGrids };
+        }
+      }
+      resp = { ...resp, elapsedMs: base.elapsedMs + Date.now() - t0 };
+      this.modeTrajectories.set(key, resp);
+      return resp;
+    });
+  }
+
+  /** The lens trajectory of a request (its grid mode aside). */
+  private async lensTrajectory(req: TrajectoryRequest): Promise<TrajectoryResponse> {
     const key = this.cacheKey(req);
     const hit = this.trajectories.get(key);
     if (hit) return hit;
@@ -406,7 +485,9 @@ export class ViewerEngine {
   }
 
   private modelInfo(index: number, model: LanguageModel): ModelInfo {
-    return { index, name: this.displayName(this.models[index]!), vocabSize: model.config.vocabSize, nLayers: model.nLayers, maxTokens: this.maxTokens(model) };
+    const info: ModelInfo = { index, name: this.displayName(this.models[index]!), vocabSize: model.config.vocabSize, nLayers: model.nLayers, maxTokens: this.maxTokens(model) };
+    const noSublayer = midBlockResidualUnavailable(model.config);
+    return noSublayer ? { ...info, sublayerUnavailable: `Sub-layer reads are off for ${info.name}: ${noSublayer}.` } : info;
   }
 
   parsePinRequest(body: unknown): PinRequest {
@@ -501,6 +582,10 @@ function toGrid(d: TrajectoryData, prompt: 0 | 1, label: string): GridPayload {
     topIds: Array.from(d.topIds),
     topProbs: compact(d.topProbs) as number[],
   };
+}
+
+function toLayerDelta(d: LayerDifferences): LayerDeltaPayload {
+  return { rows: d.rows, positions: d.positions, topK: d.topK, kl: compact(d.kl), js: compact(d.js), tv: compact(d.tv), riseIds: Array.from(d.riseIds), rise: compact(d.rise) };
 }
 
 /**

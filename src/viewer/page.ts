@@ -4,6 +4,8 @@
  * inline script, so the Content-Security-Policy can forbid inline scripts entirely.
  */
 
+import { LAYOUT_CSS } from './layout-css.js';
+
 export const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
@@ -43,14 +45,14 @@ button:disabled { opacity: .5; cursor: default; }
 #notice { margin: 10px 16px 0; padding: 6px 12px; border: 1px solid #8c6d1f; border-left-width: 4px; color: #5c4813; background: #fdf8e8; font-size: 14px; }
 input[type=text] { font-size: 14px; padding: 4px 6px; border: 1px solid var(--field); border-radius: 4px; color: var(--fg); min-width: 14em; }
 #error { margin: 10px 16px 0; padding: 8px 12px; border: 1px solid var(--bad); border-left-width: 4px; color: var(--bad); background: #fdf3f3; white-space: pre-wrap; font-size: 14px; }
-main { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 0; align-items: start; }
+main { display: grid; gap: 0; align-items: start; }
 #panels { padding: 12px 16px; display: grid; gap: 18px; min-width: 0; }
 #panels .empty { color: var(--muted); font-size: 14px; padding: 30px 0; }
 .panel { border: 1px solid var(--line); border-radius: 6px; overflow: hidden; }
 .panel-head { display: flex; justify-content: space-between; align-items: center; gap: 8px; padding: 5px 10px; background: var(--bg); border-bottom: 1px solid var(--line); font-size: 13px; }
 .panel-head .exports { display: flex; gap: 6px; align-items: center; color: var(--muted); }
 .panel-body { overflow-x: auto; }
-aside#side { border-left: 1px solid var(--line); padding: 12px 14px; min-height: 60vh; position: sticky; top: 0; max-height: 100vh; overflow-y: auto; }
+aside#side { border-left: 1px solid var(--line); }
 aside h2 { font-size: 14px; margin: 14px 0 6px; }
 #cell-info { font-size: 13px; color: var(--muted); }
 #cell-info b { color: var(--fg); }
@@ -68,9 +70,9 @@ aside h2 { font-size: 14px; margin: 14px 0 6px; }
 #pins { display: flex; flex-wrap: wrap; gap: 6px; }
 .chip { display: inline-flex; align-items: center; gap: 4px; border-radius: 12px; padding: 2px 4px 2px 10px; font: 12px 'DejaVu Sans Mono', Menlo, Consolas, monospace; color: #fff; }
 .chip button { background: transparent; border: none; color: inherit; padding: 0 4px; font-size: 14px; line-height: 1; }
-#pin-chart { width: 100%; height: 450px; margin-top: 6px; }
+#pin-chart { width: 100%; margin-top: 6px; }
 .muted { color: var(--muted); font-size: 13px; }
-@media (max-width: 900px) { main { grid-template-columns: 1fr; } aside#side { border-left: none; border-top: 1px solid var(--line); position: static; max-height: none; } .prompts { grid-template-columns: 1fr; } }
+@media (max-width: 900px) { .prompts { grid-template-columns: 1fr; } }
 `;
 
 /**
@@ -122,7 +124,7 @@ export function viewerPageHtml(options: { build?: 'server' | 'web' } = {}): stri
 ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
 ` : ''}<link rel="icon" href="data:,">
 <title>tuned-lens viewer</title>
-<style>${CSS}${web ? WEB_CSS : ''}</style>
+<style>${CSS}${LAYOUT_CSS}${web ? WEB_CSS : ''}</style>
 </head>
 <body>
 <header><h1>tuned-lens viewer</h1><span class="hint">what every layer predicts — hover a cell for its top-10, click it to keep it, click a token to pin it</span></header>
@@ -140,12 +142,14 @@ ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
       <option value="diff">difference: tuned vs logit</option>
     </select></label>
     <label id="tuned-lens-label">Tuned lens <select id="tuned-lens"></select></label>
+    <label id="grid-mode-label">Grid <select id="grid-mode"></select></label>
     <label id="statistic-label">Statistic <select id="statistic"></select></label>
     <label id="distance-label">Distance <select id="distance"></select></label>
     <label>Top-k <select id="top-k"></select></label>
     <label>Layer stride <input id="stride" type="number" min="1" step="1" value="1"></label>
     <label>Tokens from <input id="from" type="number" min="0" step="1" value="0"></label>
     <label>to (excl.) <input id="to" type="number" min="1" step="1" placeholder="end"></label>
+    <span id="range-message" class="field-message" role="status" aria-live="polite" hidden></span>
     <button id="run" type="submit">Show</button>
   </div>
   <div class="row" id="target-row">
@@ -158,14 +162,22 @@ ${web ? WEB_SOURCES : ''}
 <div id="progress" role="status" aria-live="polite" hidden><div class="bar"><div class="fill"></div></div><span class="text"></span></div>
 <div id="error" role="alert" hidden></div>
 <div id="notice" role="status" aria-live="polite" hidden></div>
-<main>
+<main id="main">
   <section id="panels"><div class="empty">Type a prompt and press Show (or Ctrl+Enter).</div></section>
-  <aside id="side">
-    <div id="cell-info" aria-live="polite">Hover a cell to see its top-10 here; click the cell to keep it, then click a token to pin it.</div>
-    <div id="top-lists"></div>
-    <h2>Pinned tokens</h2>
-    <div id="pins"><span class="muted">None yet.</span></div>
-    <div id="pin-chart" hidden></div>
+  <aside id="side" aria-label="Cell details and pinned tokens">
+    <div id="side-resize" role="separator" aria-orientation="vertical" aria-label="Side panel width (drag, or arrow keys)" tabindex="0"></div>
+    <div id="side-bar"><span>Cell details and pins</span><button id="side-toggle" type="button" class="secondary" aria-expanded="true" aria-controls="side">Hide</button></div>
+    <div id="cell-section">
+      <div id="cell-info" aria-live="polite">Hover a cell to see its top-10 here; click the cell to keep it, then click a token to pin it.</div>
+      <div id="top-lists"></div>
+    </div>
+    <div id="pin-split" role="separator" aria-orientation="horizontal" aria-label="Pin chart height (drag, or arrow keys)" tabindex="0"></div>
+    <section id="pin-section">
+      <h2>Pinned tokens</h2>
+      <div id="pins"><span class="muted">None yet.</span></div>
+      <div id="pin-key" hidden></div>
+      <div id="pin-chart" hidden></div>
+    </section>
   </aside>
 </main>
 <script src="${prefix}echarts.min.js"></script>

@@ -11,6 +11,16 @@
 export type LensMode = 'logit' | 'tuned' | 'compare' | 'diff';
 export const LENS_MODES: readonly LensMode[] = ['logit', 'tuned', 'compare', 'diff'];
 
+/**
+ * How the grid reads the trajectory: the lens rows as they are ('lens'), each position's prediction depth
+ * ('depth'), the change from each row to the next ('delta'), or the rows interleaved with sub-layer reads
+ * after each block's attention ('sublayer'). 'delta' and 'sublayer' need a computation of their own.
+ */
+export type GridMode = 'lens' | 'depth' | 'delta' | 'sublayer';
+export const GRID_MODES: readonly GridMode[] = ['lens', 'depth', 'delta', 'sublayer'];
+/** The grid modes the server computes something extra for. */
+export type ComputedGridMode = Extract<GridMode, 'delta' | 'sublayer'>;
+
 /** Per-cell statistics of one trajectory (names as `PredictionTrajectory.statistic` spells them). */
 export type BaseStatistic = 'entropy' | 'ce' | 'kl' | 'max-prob' | 'rank';
 export const BASE_STATISTICS: readonly BaseStatistic[] = ['entropy', 'ce', 'kl', 'max-prob', 'rank'];
@@ -46,6 +56,8 @@ export interface TrajectoryRequest {
   prompt2?: string;
   /** Top tokens kept per cell (default 10). */
   topK?: number;
+  /** Extra per-grid data for a grid mode: layer differences or sub-layer reads (other modes need none). */
+  mode?: ComputedGridMode;
 }
 
 /** One trajectory: one lens on one prompt (batch of one). */
@@ -87,6 +99,21 @@ export interface DistancePayload {
   tv: (number | null)[];
 }
 
+/** First-order layer differences of one grid: row r compared with row r − 1 (row 0 has none: null). */
+export interface LayerDeltaPayload {
+  rows: number;
+  positions: number;
+  /** Rising tokens kept per cell. */
+  topK: number;
+  /** D(row r ‖ row r − 1), flat [row][position]. */
+  kl: (number | null)[];
+  js: (number | null)[];
+  tv: (number | null)[];
+  /** The tokens whose probability rose most, [row][position][k] (−1 in row 0), and by how much (p_r − p_{r−1}). */
+  riseIds: number[];
+  rise: (number | null)[];
+}
+
 export interface ModelInfo {
   index: number;
   name: string;
@@ -94,6 +121,8 @@ export interface ModelInfo {
   nLayers: number;
   /** Longest prompt in tokens the server accepts for this model. */
   maxTokens: number;
+  /** Why the model has no sub-layer reads (parallel attention and MLP); absent when it has them. */
+  sublayerUnavailable?: string;
 }
 
 export interface TrajectoryResponse {
@@ -107,9 +136,18 @@ export interface TrajectoryResponse {
   grids: GridPayload[];
   /** compare / diff: tuned ‖ logit. Two prompts: A ‖ B. Otherwise null. */
   distance: DistancePayload | null;
-  /** Raw vocabulary piece (`tokenizer.idToPiece`) of every id that occurs in `grids`. */
+  /** Raw vocabulary piece (`tokenizer.idToPiece`) of every id that occurs in `grids` (and the mode data). */
   pieces: Record<string, string>;
   elapsedMs: number;
+  /** mode 'delta': the layer differences of each grid (same order as `grids`). */
+  layerDeltas?: LayerDeltaPayload[];
+  /**
+   * mode 'sublayer': per grid, the logit lens on each block's residual after attention (rows "ℓ.attn",
+   * then the model output), on that grid's prompt. Absent when the model has no such point.
+   */
+  sublayerGrids?: GridPayload[];
+  /** mode 'sublayer' on a model without a mid-block residual (parallel attention and MLP): why. */
+  sublayerUnavailable?: string;
 }
 
 export interface PinRequest extends TrajectoryRequest {
@@ -137,6 +175,8 @@ export interface ViewSettings {
   /** Positions [from, to); `to` null = to the end. */
   from: number;
   to: number | null;
+  /** Grid mode (default 'lens'). */
+  mode?: GridMode;
 }
 
 export type ExportFormat = 'svg' | 'png' | 'html';

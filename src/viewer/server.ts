@@ -28,13 +28,15 @@ import {
   BASE_STATISTICS,
   DISTANCE_STATISTICS,
   EXPORT_FORMATS,
+  GRID_MODES,
   type BaseStatistic,
   type DistanceStatistic,
   type ExportFormat,
+  type GridMode,
   type ViewerLimits,
   type ViewSettings,
 } from './protocol.js';
-import { buildPanels } from './view-model.js';
+import { buildViewPanels } from './grid-modes.js';
 
 export const DEFAULT_VIEWER_MODELS = [DEFAULT_MODEL];
 
@@ -178,7 +180,14 @@ function parseView(v: unknown): ViewSettings {
     stride: int('stride', o.stride ?? 1, 1),
     from: int('from', o.from ?? 0, 0),
     to: o.to === null || o.to === undefined ? null : int('to', o.to, 1),
+    mode: parseGridMode(o.mode),
   };
+}
+
+function parseGridMode(mode: unknown): GridMode {
+  if (mode === undefined) return 'lens';
+  if (!GRID_MODES.includes(mode as GridMode)) throw new RequestError(400, `Unknown grid mode ${JSON.stringify(mode)}: use one of ${GRID_MODES.join(', ')}.`);
+  return mode as GridMode;
 }
 
 const EXPORT_TYPES: Record<ExportFormat, string> = {
@@ -304,7 +313,7 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
         const view = parseView(o.view ?? {});
         const format = o.format;
         if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new RequestError(400, `format must be one of ${EXPORT_FORMATS.join(', ')}.`);
-        const panels = buildPanels(await engine.trajectory(treq), view);
+        const panels = buildViewPanels(await engine.trajectory(treq), view);
         const index = o.panel ?? 0;
         if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= panels.length) {
           throw new RequestError(400, `panel must be 0..${panels.length - 1} for this view.`);

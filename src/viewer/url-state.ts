@@ -1,11 +1,11 @@
 /**
  * The page state as a URL query string, so a link reopens the same view: prompts, model, lens,
- * statistic, stride, token range, pinned tokens and the selected cell. Parsing is lenient — a hand-edited
+ * statistic, stride, token range, grid mode, pinned tokens and the selected cell. Parsing is lenient — a hand-edited
  * or outdated link falls back to defaults field by field instead of failing.
  *
  * Core code (browser and tests): no `node:*` imports.
  */
-import { BASE_STATISTICS, DISTANCE_STATISTICS, LENS_MODES, type BaseStatistic, type DistanceStatistic, type LensMode, type ViewSettings } from './protocol.js';
+import { BASE_STATISTICS, DISTANCE_STATISTICS, GRID_MODES, LENS_MODES, type BaseStatistic, type DistanceStatistic, type GridMode, type LensMode, type ViewSettings } from './protocol.js';
 import { TARGET_MEASURES, type TargetMeasure } from './view-model.js';
 
 export interface SelectedCell {
@@ -66,6 +66,7 @@ export function stateToQuery(s: PageState): string {
   if (s.view.stride !== 1) q.set('stride', String(s.view.stride));
   if (s.view.from !== 0) q.set('from', String(s.view.from));
   if (s.view.to !== null) q.set('to', String(s.view.to));
+  if (s.view.mode && s.view.mode !== 'lens') q.set('mode', s.view.mode);
   if (s.target) q.set('target', s.target);
   if (s.antiTarget) q.set('anti', s.antiTarget);
   if (s.targetMeasure !== 'prob') q.set('tm', s.targetMeasure);
@@ -99,6 +100,8 @@ export function stateFromQuery(search: string): PageState {
   s.view.from = int(q.get('from'), 0, 0);
   const to = int(q.get('to'), 1, -1);
   s.view.to = to === -1 ? null : to;
+  const mode = q.get('mode');
+  if (mode && mode !== 'lens' && (GRID_MODES as readonly string[]).includes(mode)) s.view.mode = mode as GridMode;
   s.target = q.get('target') ?? '';
   s.antiTarget = q.get('anti') ?? '';
   const tm = q.get('tm');

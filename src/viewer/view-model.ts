@@ -44,6 +44,8 @@ export interface ViewPanel {
   cols: number[];
   /** Grids whose top-k the side panel lists for a cell of this panel (the first is the one drawn). */
   grids: number[];
+  /** What a grid mode adds to the side panel about a cell (its prediction depth, its change from the row below). */
+  note?: (row: number, pos: number) => string | null;
 }
 
 /** The formatted label of a token id for cells and axes (7 characters, "_" for a space). */
@@ -71,7 +73,7 @@ export function clampRange(positions: number, from: number, to: number | null): 
  * so the array is sparse; the class prints "<id>" for a hole, which never occurs in practice.
  */
 const labelCache = new WeakMap<TrajectoryResponse, string[]>();
-function vocabLabels(resp: TrajectoryResponse): string[] {
+export function vocabLabels(resp: TrajectoryResponse): string[] {
   let labels = labelCache.get(resp);
   if (!labels) {
     labels = new Array<string>(resp.model.vocabSize);
@@ -122,11 +124,12 @@ export function gridLensName(resp: TrajectoryResponse, grid: GridPayload): strin
   return grid.lens === 'tuned' ? `tuned lens${resp.tunedLensName ? ` (${resp.tunedLensName})` : ''}` : 'logit lens';
 }
 
-function titleOf(resp: TrajectoryResponse, ...parts: string[]): string {
+export function titleOf(resp: TrajectoryResponse, ...parts: string[]): string {
   return [resp.model.name, ...parts].join(' · ');
 }
 
-function viewOf(traj: PredictionTrajectory, view: ViewSettings): { traj: PredictionTrajectory; rows: number[]; cols: number[] } {
+/** The trajectory cut to the view's stride and token range, with display → trajectory row and column maps. */
+export function viewOf(traj: PredictionTrajectory, view: ViewSettings): { traj: PredictionTrajectory; rows: number[]; cols: number[] } {
   const stride = Math.max(1, Math.floor(view.stride) || 1);
   const [a, b] = clampRange(traj.positions, view.from, view.to);
   return {
@@ -162,7 +165,7 @@ function gridPanel(resp: TrajectoryResponse, gi: number, view: ViewSettings, two
 }
 
 /** Row 0 decodes the embeddings (before any block): the axis calls it "input" rather than "0". */
-function labelInputRow(data: HeatmapData, rows: number[]): HeatmapData {
+export function labelInputRow(data: HeatmapData, rows: number[]): HeatmapData {
   if (rows[0] === 0 && data.rowLabels.length > 1) data.rowLabels[0] = 'input';
   return data;
 }

@@ -20,6 +20,12 @@ export interface HeatmapChartOptions {
    * reference, whose figure grows by a fixed width per token.
    */
   maxWidth?: number;
+  /**
+   * With `maxWidth`: cells never get narrower than this. When the columns do not fit at this width, the
+   * grid shows a window of as many columns as fit, with a slider (ECharts dataZoom) to move it — the
+   * interactive page uses this so long prompts stay legible instead of shrinking to 8 px cells.
+   */
+  minCellWidth?: number;
   /** Cell height in px when `height` is not given. Default 28. */
   cellHeight?: number;
   /** Base font size in px for axis labels, cell text and colour bar. Default 12 (Plotly's). */
@@ -50,3 +56,5 @@ export const LIGHT_TEXT = '#ffffff';
 export const TITLE_FONT_SIZE = 17;
 export const COLORBAR_WIDTH = 16;
 export const COLORBAR_GAP = 20;
+/** Height of the column-window slider under the x axis (see `minCellWidth`), including its gap. */
+export const WINDOW_SLIDER_HEIGHT = 30;

@@ -11,7 +11,7 @@
  * Core code: no `node:*` imports (type-only import from echarts), so the browser viewer can reuse it.
  */
 import type { EChartsOption } from 'echarts';
-import { AXIS_TEXT, BLANK_CELL, DEFAULT_FONT, DEFAULT_MONO, TITLE_FONT_SIZE, TOOLTIP_BG, type HeatmapChartOptions, type HeatmapFigure } from './chart-style.js';
+import { AXIS_TEXT, BLANK_CELL, DEFAULT_FONT, DEFAULT_MONO, TITLE_FONT_SIZE, TOOLTIP_BG, WINDOW_SLIDER_HEIGHT, type HeatmapChartOptions, type HeatmapFigure } from './chart-style.js';
 import { buildColorScale } from './color-scale.js';
 import { contrastTextColor, interpolateColor } from './colors.js';
 import { validateHeatmapData, type HeatmapData } from './heatmap-data.js';
@@ -161,8 +161,32 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
       nameTextStyle: { color: AXIS_TEXT, fontSize: fontSize + 1, fontFamily: font },
       axisTick: { show: false },
       axisLine: { show: false },
-      axisLabel: { interval: 0, color: AXIS_TEXT, fontSize, fontFamily: font, margin: 8 },
+      // Every layer while rows are tall enough for their label, else every n-th (from the bottom).
+      axisLabel: { interval: layout.yLabelInterval, color: AXIS_TEXT, fontSize, fontFamily: font, margin: 8 },
     },
+    // A window of columns (see HeatmapChartOptions.minCellWidth): a slider under the axis moves it, and
+    // shift + wheel over the grid does too. The window's size is locked so cells keep their width.
+    ...(layout.visibleColumns < data.columnLabels.length
+      ? {
+          dataZoom: [
+            {
+              type: 'slider',
+              xAxisIndex: xAxes.map((_, i) => i),
+              filterMode: 'filter',
+              startValue: 0,
+              endValue: layout.visibleColumns - 1,
+              zoomLock: true,
+              brushSelect: false,
+              showDetail: false,
+              left: layout.grid.left,
+              width: layout.grid.width,
+              bottom: 8,
+              height: WINDOW_SLIDER_HEIGHT - 12,
+            },
+            { type: 'inside', xAxisIndex: xAxes.map((_, i) => i), filterMode: 'filter', zoomLock: true, zoomOnMouseWheel: false, moveOnMouseMove: false, moveOnMouseWheel: 'shift' },
+          ],
+        }
+      : {}),
     // Heatmaps need a visualMap to be coloured; ours is hidden because the colour bar below has ticks,
     // which visualMap cannot draw. Same stops and range, so its fills match interpolateColor().
     visualMap: [

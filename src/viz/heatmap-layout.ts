@@ -2,7 +2,7 @@
  * The heatmap's geometry in pixels: cell size from the labels (the reference sizes its figure per token), the
  * margins for axes, title and colour bar, and label rotation for long prompts.
  */
-import { COLORBAR_GAP, COLORBAR_WIDTH, TITLE_FONT_SIZE, type HeatmapChartOptions } from './chart-style.js';
+import { COLORBAR_GAP, COLORBAR_WIDTH, TITLE_FONT_SIZE, WINDOW_SLIDER_HEIGHT, type HeatmapChartOptions } from './chart-style.js';
 import { estimateTextWidth, wrapText } from './text-fit.js';
 import type { HeatmapData } from './heatmap-data.js';
 
@@ -14,6 +14,13 @@ export interface HeatmapLayout {
   grid: { left: number; top: number; width: number; height: number };
   cellWidth: number;
   cellHeight: number;
+  /**
+   * Columns the grid shows at once: all of them, or (with `minCellWidth`) a window of this many that a
+   * slider under the x axis moves.
+   */
+  visibleColumns: number;
+  /** ECharts' axis-label interval for the layer axis: 0 labels every row, n labels every (n+1)-th when rows are too short for their text. */
+  yLabelInterval: number;
   /** Rotation of the bottom (and top) x-axis labels in degrees: 0, 45 or 90. */
   xLabelRotate: number;
   xNameGap: number;
@@ -71,9 +78,10 @@ export function computeHeatmapLayout(data: HeatmapData, opts: HeatmapChartOption
 
   // x-label rotation depends on the cell width, which may depend on the width: decide with the estimate.
   const pickRotation = (cw: number): number => (colLabelW + 6 <= cw ? 0 : cw >= fontSize * 1.6 ? 45 : 90);
+  const minCell = opts.width === undefined && opts.minCellWidth !== undefined ? Math.max(8, opts.minCellWidth) : 8;
   if (opts.width !== undefined) cellWidth = Math.max(1, (opts.width - leftMargin - rightMargin) / cols);
   else if (opts.maxWidth !== undefined && leftMargin + cellWidth * cols + rightMargin > opts.maxWidth) {
-    cellWidth = Math.max(8, Math.floor((opts.maxWidth - leftMargin - rightMargin) / cols));
+    cellWidth = Math.max(minCell, Math.floor((opts.maxWidth - leftMargin - rightMargin) / cols));
   }
   let xLabelRotate = pickRotation(cellWidth);
   // 45° labels hang to the left of their tick; keep the first one inside the figure.
@@ -81,16 +89,22 @@ export function computeHeatmapLayout(data: HeatmapData, opts: HeatmapChartOption
     leftMargin = Math.max(leftMargin, Math.ceil(colLabelW * Math.SQRT1_2 - cellWidth / 2 + 8));
     // The wider margin may have pushed the figure past maxWidth again: give it back from the cells.
     if (opts.maxWidth !== undefined && leftMargin + cellWidth * cols + rightMargin > opts.maxWidth) {
-      cellWidth = Math.max(8, Math.floor((opts.maxWidth - leftMargin - rightMargin) / cols));
+      cellWidth = Math.max(minCell, Math.floor((opts.maxWidth - leftMargin - rightMargin) / cols));
       xLabelRotate = pickRotation(cellWidth);
     }
+  }
+  // Cells held at their minimum width: show the columns that fit, and a slider for the rest.
+  let visibleColumns = cols;
+  if (opts.width === undefined && opts.minCellWidth !== undefined && opts.maxWidth !== undefined) {
+    const room = opts.maxWidth - leftMargin - rightMargin;
+    if (cellWidth * cols > room) visibleColumns = Math.max(1, Math.floor(room / cellWidth));
   }
 
   const xLabelH = rotatedHeight(colLabelW, fontSize, xLabelRotate);
   const xNameGap = Math.ceil(8 + xLabelH + 12);
-  const bottomMargin = xNameGap + fontSize + 12;
+  const bottomMargin = xNameGap + fontSize + 12 + (visibleColumns < cols ? WINDOW_SLIDER_HEIGHT : 0);
   // The title wraps to the figure's width (a narrow figure would otherwise clip it on both sides).
-  const widthForTitle = opts.width ?? Math.ceil(leftMargin + cellWidth * cols + rightMargin);
+  const widthForTitle = opts.width ?? Math.ceil(leftMargin + cellWidth * visibleColumns + rightMargin);
   const titleLines = wrapText(figureTitle(data), Math.max(40, widthForTitle - 20), TITLE_FONT_SIZE);
   const titleBlock = titleLines.length * (TITLE_FONT_SIZE + 5) + 19;
   const topLabelsH = data.columnTopLabels ? Math.ceil(8 + rotatedHeight(colLabelW, fontSize, xLabelRotate)) : 0;
@@ -100,8 +114,10 @@ export function computeHeatmapLayout(data: HeatmapData, opts: HeatmapChartOption
   let cellHeight = cellHeight0;
   if (opts.height !== undefined) cellHeight = Math.max(1, (opts.height - topMargin - bottomMargin) / rows);
 
-  const gridW = cellWidth * cols;
+  const gridW = cellWidth * visibleColumns;
   const gridH = cellHeight * rows;
+  // Rows shorter than their label text: label every n-th layer so the labels never overlap.
+  const yLabelInterval = cellHeight >= fontSize + 2 ? 0 : Math.ceil((fontSize + 2) / cellHeight) - 1;
   const width = opts.width ?? Math.ceil(leftMargin + gridW + rightMargin);
   const height = opts.height ?? Math.ceil(topMargin + gridH + bottomMargin);
   if (width < 1 || height < 1) throw new Error(`heatmap figure size must be positive, got ${width} × ${height}`);
@@ -117,6 +133,8 @@ export function computeHeatmapLayout(data: HeatmapData, opts: HeatmapChartOption
     grid: { left: leftMargin, top: topMargin, width: gridW, height: gridH },
     cellWidth,
     cellHeight,
+    visibleColumns,
+    yLabelInterval,
     xLabelRotate,
     xNameGap,
     yNameGap,

@@ -159,12 +159,12 @@ test('viewer in chromium: target tracking (token, group, log-prob, diff) and two
   await page.fill('#from', '9');
   await page.fill('#to', '4');
   await page.dispatchEvent('#to', 'change');
-  await page.waitForSelector('#notice:not([hidden])');
-  assert.match((await page.textContent('#notice'))!, /Token range 9–4 does not fit the prompt's 16 tokens/);
+  await page.waitForSelector('#range-message:not([hidden])');
+  assert.match((await page.textContent('#range-message'))!, /"to" \(4\) must be greater than "from" \(9\)/);
   await page.fill('#from', '0');
   await page.fill('#to', '');
   await page.dispatchEvent('#to', 'change');
-  await page.waitForSelector('#notice', { state: 'hidden' });
+  await page.waitForSelector('#range-message', { state: 'hidden' });
 
   // Two prompts: the lens comparisons are switched off with a reason; a compare selection falls back to the tuned lens.
   await page.selectOption('#lens', 'compare');

@@ -4,7 +4,8 @@
  */
 import type { ConfigResponse, ExportRequest, PinRequest, PinResponse, ProgressResponse, TrajectoryRequest, TrajectoryResponse } from '../protocol.js';
 import { buildHeatmapOption } from '../../viz/heatmap-chart.js';
-import { buildPanels, type ViewPanel } from '../view-model.js';
+import { buildViewPanels } from '../grid-modes.js';
+import type { ViewPanel } from '../view-model.js';
 import { echartsLib } from './echarts.js';
 import { callWorker, isWebBuild } from './worker-client.js';
 
@@ -53,7 +54,7 @@ function saveBlob(blob: Blob, name: string): string {
 /** The web build renders exports in the page: ECharts' SVG renderer, then a canvas for PNG. */
 async function exportInPage(req: ExportRequest, drawn?: ViewPanel): Promise<string> {
   if (req.format === 'html') throw new Error('HTML export of this view needs the command line (tuned-lens plot … --out f.html); use SVG or PNG here.');
-  const panel = drawn ?? buildPanels(await fetchTrajectory(req), req.view)[req.panel ?? 0];
+  const panel = drawn ?? buildViewPanels(await fetchTrajectory(req), req.view)[req.panel ?? 0];
   if (!panel) throw new Error('no such panel in this view');
   const figure = buildHeatmapOption(panel.data, {});
   const chart = echartsLib().init(null, null, { renderer: 'svg', ssr: true, width: figure.width, height: figure.height });

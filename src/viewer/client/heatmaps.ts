@@ -3,16 +3,19 @@
  * SVG/PNG/HTML figures use, so the page looks like them — and reports hovers and clicks as trajectory
  * cells (row, position), whatever stride and token range are shown.
  */
-import { buildHeatmapOption } from '../../viz/heatmap-chart.js';
 import type { ExportFormat } from '../protocol.js';
 import type { SelectedCell } from '../url-state.js';
 import type { ViewPanel } from '../view-model.js';
 import { echartsLib, type ECharts } from './echarts.js';
+import { attachRangeBrush } from './range-brush.js';
+import { moveWindow, pageHeatmapFigure, windowShowing, windowStart, type ColumnWindow } from './token-axis.js';
 
 export interface PanelEvents {
   hover(panel: number, row: number, pos: number): void;
   click(panel: number, row: number, pos: number): void;
   export(panel: number, format: ExportFormat): void;
+  /** Display columns a..b (inclusive) of a panel were brushed on its token axis. */
+  range?(panel: number, a: number, b: number): void;
 }
 
 interface GridRect {
@@ -27,10 +30,17 @@ interface Drawn {
   panel: ViewPanel;
   grid: GridRect;
   outline: HTMLElement;
+  /** The columns shown now (long prompts show a window of them). */
+  window: ColumnWindow;
 }
 
 export class HeatmapPanels {
   private drawn: Drawn[] = [];
+  /** First display column of the panels' shared window, kept across redraws. */
+  private first = 0;
+  private selected: SelectedCell | null = null;
+  /** A position to bring into the window at the next render (a restored kept cell). */
+  private focus: number | null = null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -43,16 +53,25 @@ export class HeatmapPanels {
     this.root.replaceChildren();
   }
 
+  /** Brings position `pos` into view at the next render (null: keep the window where it is). */
+  focusPosition(pos: number | null): void {
+    this.focus = pos;
+  }
+
   render(panels: ViewPanel[]): void {
     this.dispose();
     const ec = echartsLib();
-    // Long prompts get narrower cells (and rotated labels) rather than a page-wide scroll.
+    // Long prompts keep legible cells and show a window of columns with a slider (token-axis.ts).
     // clientWidth includes the container's padding; the panel's border (1px each side) also takes room.
     const style = getComputedStyle(this.root);
     const inner = this.root.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2;
-    const maxWidth = Math.max(480, Math.floor(inner));
+    const maxWidth = Math.max(240, Math.floor(inner));
+    const maxGridHeight = Math.max(120, Math.floor(window.innerHeight * 0.45));
+    const focus = this.focus;
+    this.focus = null;
     panels.forEach((panel, index) => {
-      const figure = buildHeatmapOption(panel.data, { maxWidth });
+      const { figure, window: win } = pageHeatmapFigure(panel, maxWidth, maxGridHeight, this.first, focus === null ? undefined : panel.cols.indexOf(focus));
+      if (index === 0) this.first = win.first;
       const box = document.createElement('div');
       box.className = 'panel';
       box.dataset.panel = String(index);
@@ -91,7 +110,8 @@ export class HeatmapPanels {
       chartEl.style.height = `${figure.height}px`;
       const grid = (figure.option as { grid: GridRect }).grid;
       // The cell geometry, for tests and tools that need to point at a cell (row 0 is at the bottom).
-      chartEl.dataset.layout = JSON.stringify({ ...pick(grid), rows: panel.data.rowLabels.length, cols: panel.data.columnLabels.length });
+      // cols: the columns shown, from display column `first` of `total`.
+      chartEl.dataset.layout = layoutAttribute(grid, panel, win);
       // The selected cell's outline: a plain div over the chart, independent of ECharts' hover state.
       const outline = document.createElement('div');
       outline.className = 'cell-outline';
@@ -116,21 +136,54 @@ export class HeatmapPanels {
         const c = cellOf(p as { value?: unknown });
         if (c) this.events.click(index, c[0], c[1]);
       });
-      this.drawn.push({ chart, panel, grid: pick(grid), outline });
+      const drawn: Drawn = { chart, panel, grid: pick(grid), outline, window: win };
+      this.drawn.push(drawn);
+      const xAxis = (figure.option as { xAxis: { nameGap?: number }[] }).xAxis[0]!;
+      attachRangeBrush(holder, grid, Math.max(20, (xAxis.nameGap ?? 30) - 8), grid.width / win.count, { first: () => drawn.window.first, visible: win.count }, (a, b) => {
+        this.first = 0;
+        this.events.range?.(index, a, b);
+      });
+      // Moving one panel's window moves the others' (compare, two prompts), so columns stay aligned.
+      chart.on('datazoom', () => {
+        this.moveWindows(windowStart(chart), drawn);
+        this.select(this.selected);
+      });
     });
   }
 
-  /** Outlines the selected cell (if it is visible in its panel at the current stride and range). */
+  /** Sets every panel's window to start at display column `first` (`moved` already shows it). */
+  private moveWindows(first: number, moved: Drawn | null): void {
+    this.first = first;
+    for (const d of this.drawn) {
+      if (d !== moved) moveWindow(d.chart, d.window, first);
+      d.window = { ...d.window, first: Math.max(0, Math.min(d.window.total - d.window.count, first)) };
+      d.chart.getDom().dataset.layout = layoutAttribute(d.grid, d.panel, d.window);
+    }
+  }
+
+  /**
+   * Outlines the selected cell (if it is in its panel at the current stride and range), moving the
+   * panels' window to a newly chosen cell outside it (e.g. one chosen from the keyboard).
+   */
   select(cell: SelectedCell | null): void {
+    // Only a newly chosen cell moves the window: a redraw keeps the one the user scrolled to.
+    const changed = JSON.stringify(cell) !== JSON.stringify(this.selected);
+    this.selected = cell;
+    const sel = cell ? this.drawn[cell.panel] : undefined;
+    const col = sel && cell ? sel.panel.cols.indexOf(cell.pos) : -1;
+    if (changed && sel && col >= 0) {
+      const first = windowShowing(sel.window, sel.window.first, col);
+      if (first !== sel.window.first) this.moveWindows(first, null);
+    }
     this.drawn.forEach((d, index) => {
       const r = cell && cell.panel === index ? d.panel.rows.indexOf(cell.row) : -1;
-      const c = cell && cell.panel === index ? d.panel.cols.indexOf(cell.pos) : -1;
-      if (r < 0 || c < 0) {
+      const c = (cell && cell.panel === index ? d.panel.cols.indexOf(cell.pos) : -1) - d.window.first;
+      if (r < 0 || c < 0 || c >= d.window.count) {
         d.outline.style.display = 'none';
         return;
       }
       const nr = d.panel.rows.length;
-      const cw = d.grid.width / d.panel.cols.length;
+      const cw = d.grid.width / d.window.count;
       const ch = d.grid.height / nr;
       Object.assign(d.outline.style, {
         display: 'block',
@@ -146,6 +199,11 @@ export class HeatmapPanels {
   panel(index: number): ViewPanel | undefined {
     return this.drawn[index]?.panel;
   }
+}
+
+/** The cell geometry as tests and tools read it: grid box, rows, and the window of columns shown. */
+function layoutAttribute(grid: GridRect, panel: ViewPanel, w: ColumnWindow): string {
+  return JSON.stringify({ ...pick(grid), rows: panel.data.rowLabels.length, cols: w.count, first: w.first, total: w.total });
 }
 
 function pick(g: GridRect): GridRect {

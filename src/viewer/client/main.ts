@@ -22,8 +22,6 @@ import {
   BASE_STATISTIC_LABELS,
   DISTANCE_LABELS,
   TARGET_MEASURES,
-  buildPanels,
-  clampRange,
   longTokenLabel,
   shortTokenLabel,
   sumProbs,
@@ -31,8 +29,12 @@ import {
   type TargetMeasure,
   type ViewPanel,
 } from '../view-model.js';
+import { buildViewPanels, gridModeNotice, modeResponse } from '../grid-modes.js';
+import { fillGridModeMenu, gridModeNeedsRun, markGridModes, onGridModeChange, readGridMode, showGridModeMenus, withGridMode, writeGridMode } from './grid-mode-control.js';
 import { downloadExport, fetchConfig, fetchPin, fetchProgress, fetchTrajectory } from './api.js';
 import { HeatmapPanels } from './heatmaps.js';
+import { renderRangeMessage } from './range-brush.js';
+import { initSideLayout } from './side-layout.js';
 import { PinView, type Pin } from './pin-chart.js';
 import { renderCellView } from './side-panel.js';
 import { initWebSources } from './web-sources.js';
@@ -59,6 +61,7 @@ const el = {
   stride: byId<HTMLInputElement>('stride'),
   from: byId<HTMLInputElement>('from'),
   to: byId<HTMLInputElement>('to'),
+  rangeMessage: byId<HTMLElement>('range-message'),
   run: byId<HTMLButtonElement>('run'),
   target: byId<HTMLInputElement>('target'),
   antiTarget: byId<HTMLInputElement>('anti-target'),
@@ -73,6 +76,7 @@ const el = {
   topLists: byId<HTMLElement>('top-lists'),
   pins: byId<HTMLElement>('pins'),
   pinChart: byId<HTMLElement>('pin-chart'),
+  pinKey: byId<HTMLElement>('pin-key'),
 };
 
 let config: ConfigResponse | null = null;
@@ -90,9 +94,18 @@ let target: { key: string; colouring: TargetColouring } | null = null;
 /** Pin answers for typed tokens, per "request key # typed token". */
 const typedPinCache = new Map<string, Promise<PinResponse>>();
 
+/** Without a kept cell, the pin chart previews the hovered position; a token hovered in the top-k list is previewed too. */
+let hoverPos: number | null = null;
+let previewId: number | null = null;
+
 const heatmaps = new HeatmapPanels(el.panels, {
   hover: (panel, row, pos) => {
-    if (!state.cell) showCell(panel, row, pos, false);
+    if (state.cell) return;
+    showCell(panel, row, pos, false);
+    if (hoverPos !== pos) {
+      hoverPos = pos;
+      renderPins();
+    }
   },
   click: (panel, row, pos) => {
     state.cell = { panel, row, pos };
@@ -102,13 +115,22 @@ const heatmaps = new HeatmapPanels(el.panels, {
     writeUrl(false);
   },
   export: (panel, format) => void exportPanel(panel, format),
+  range: (panel, a, b) => {
+    const cols = panels[panel]?.cols;
+    if (cols) setRange(cols[a]!, cols[b]! + 1);
+  },
 });
-const pinView = new PinView(el.pins, el.pinChart, (tokenId) => {
-  state.pins = state.pins.filter((t) => t !== tokenId);
-  renderPins();
-  refreshPinnedMarks();
-  writeUrl(false);
-});
+const pinView = new PinView(
+  el.pins,
+  el.pinChart,
+  (tokenId) => {
+    state.pins = state.pins.filter((t) => t !== tokenId);
+    renderPins();
+    refreshPinnedMarks();
+    writeUrl(false);
+  },
+  el.pinKey,
+);
 
 // ---------------------------------------------------------------------------------------------------
 // Messages and progress
@@ -173,6 +195,7 @@ function fillStaticMenus(): void {
   el.targetMeasure.replaceChildren(...(Object.keys(TARGET_MEASURES) as TargetMeasure[]).map((m) => new Option(TARGET_MEASURES[m].label, m)));
   el.statistic.replaceChildren(...BASE_STATISTICS.map((s) => new Option(BASE_STATISTIC_LABELS[s], s)));
   el.distance.replaceChildren(...DISTANCE_STATISTICS.map((d) => new Option(`${DISTANCE_LABELS[d].label} (${DISTANCE_LABELS[d].short})`, d)));
+  fillGridModeMenu();
 }
 
 function fillModelMenus(): void {
@@ -213,6 +236,7 @@ function writeControls(): void {
   el.target.value = state.target;
   el.antiTarget.value = state.antiTarget;
   el.targetMeasure.value = state.targetMeasure;
+  writeGridMode(state.view.mode);
   updateControlVisibility();
 }
 
@@ -232,6 +256,7 @@ function readControls(): void {
   state.target = el.target.value;
   state.antiTarget = el.antiTarget.value;
   state.targetMeasure = el.targetMeasure.value as TargetMeasure;
+  state.view.mode = readGridMode();
 }
 
 function updateControlVisibility(): void {
@@ -241,6 +266,7 @@ function updateControlVisibility(): void {
   el.statisticLabel.hidden = state.lens === 'diff' && !twoPrompts;
   el.distanceLabel.hidden = !(state.lens === 'diff' || twoPrompts);
   el.antiTargetLabel.hidden = el.targetMeasure.value !== 'log-prob-diff';
+  showGridModeMenus(state.view.mode, { statistic: el.statisticLabel, distance: el.distanceLabel });
   // Two prompts are compared with one lens at a time: switch off the lens comparisons and say why
   // (the server would refuse them), as the menu already does without a tuned lens.
   for (const opt of Array.from(el.lens.options)) {
@@ -272,7 +298,7 @@ function trajectoryRequest(): TrajectoryRequest {
   const req: TrajectoryRequest = { model: state.model, lens: state.lens, prompt: state.prompt, topK: state.topK };
   if (state.lens !== 'logit') req.tunedLens = state.tunedLens;
   if (state.prompt2.trim() !== '') req.prompt2 = state.prompt2;
-  return req;
+  return withGridMode(req, state.view.mode);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -297,6 +323,7 @@ async function run(push: boolean): Promise<void> {
     const sameInput = current !== null && current.req.model === req.model && current.req.prompt === req.prompt && (current.req.prompt2 ?? '') === (req.prompt2 ?? '');
     current = { req, resp };
     if (push && !sameInput) state.cell = null;
+    heatmaps.focusPosition(state.cell?.pos ?? null);
     draw();
     writeUrl(push);
     void loadPins();
@@ -312,12 +339,13 @@ async function run(push: boolean): Promise<void> {
 function draw(): void {
   if (!current) return;
   try {
-    panels = buildPanels(current.resp, state.view, target && target.key === targetKey() ? target.colouring : null);
+    panels = buildViewPanels(current.resp, state.view, target && target.key === targetKey() ? target.colouring : null);
   } catch (e) {
     showError((e as Error).message);
     return;
   }
   heatmaps.render(panels);
+  markGridModes(current.resp);
   if (state.cell && !panels[state.cell.panel]) state.cell = null;
   heatmaps.select(state.cell);
   if (state.cell) showCell(state.cell.panel, state.cell.row, state.cell.pos, true);
@@ -326,6 +354,7 @@ function draw(): void {
     el.topLists.replaceChildren();
   }
   showNotice(viewNotice());
+  showRange(state.view.from, state.view.to);
   // A counter of finished draws: lets tests (and curious users) wait for the page to settle.
   document.body.dataset.ready = String(++draws);
   renderPins();
@@ -339,13 +368,20 @@ function viewNotice(): string | null {
   if (a && b && a.positions !== b.positions) {
     notes.push(`Prompt A has ${a.positions} tokens and prompt B ${b.positions}: they are compared position by position over the first ${Math.min(a.positions, b.positions)}, so after a different-length edit the positions no longer line up.`);
   }
-  const T = current.resp.grids[0]!.positions;
-  const { from, to } = state.view;
-  if ((to !== null && to <= from) || from >= T || (to !== null && to > T)) {
-    const [x, y] = clampRange(T, from, to);
-    notes.push(`Token range ${from}–${to ?? 'end'} does not fit the prompt's ${T} tokens (positions 0–${T - 1}, "to" excluded): showing ${x}–${y}.`);
-  }
+  const modeNote = gridModeNotice(current.resp, state.view, state.target.trim() !== '');
+  if (modeNote) notes.push(modeNote);
   return notes.length > 0 ? notes.join(' ') : null;
+}
+
+/** The token range's message beside its fields (range-brush.ts): what is wrong, or which positions show. */
+function showRange(from: number, to: number | null): void {
+  if (current) renderRangeMessage({ from: el.from, to: el.to, message: el.rangeMessage }, current.resp.grids[0]!.positions, from, to, () => setRange(0, null));
+}
+
+function setRange(from: number, to: number | null): void {
+  el.from.value = String(from);
+  el.to.value = to === null ? '' : String(to);
+  onViewChange();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -407,10 +443,11 @@ async function loadTarget(): Promise<void> {
 function showCell(panelIndex: number, row: number, pos: number, locked: boolean): void {
   const panel = panels[panelIndex];
   if (!current || !panel) return;
-  const g0 = current.resp.grids[panel.grids[0]!]!;
+  const shown = modeResponse(current.resp, state.view.mode); // sub-layer reads: the interleaved rows
+  const g0 = shown.grids[panel.grids[0]!]!;
   if (row >= g0.rows || pos >= g0.positions) return;
   renderCellView(el.cellInfo, el.topLists, {
-    resp: current.resp,
+    resp: shown,
     panel,
     row,
     pos,
@@ -418,6 +455,8 @@ function showCell(panelIndex: number, row: number, pos: number, locked: boolean)
     pinned: new Set(state.pins),
     onPin: (id) => addPin(id),
   });
+  const note = panel.note?.(row, pos);
+  if (note) el.cellInfo.append(document.createElement('br'), note);
 }
 
 function refreshPinnedMarks(): void {
@@ -486,10 +525,29 @@ function renderPins(): void {
   }
   const g0 = current.resp.grids[0]!;
   const pins = state.pins.map((tokenId) => pinCache.get(pinKey(tokenId)) ?? { tokenId, label: longTokenLabel(current!.resp.pieces, tokenId), data: null, error: null });
-  // The chart follows the kept cell's position, else the last position (the prompt's next-token guess).
-  const pos = Math.min(state.cell?.pos ?? g0.positions - 1, g0.positions - 1);
+  // The chart follows the kept cell's position, else the hovered one, else the last position (the prompt's next-token guess).
+  const pos = Math.min(state.cell?.pos ?? hoverPos ?? g0.positions - 1, g0.positions - 1);
+  const positionNote = state.cell ? 'kept' : hoverPos !== null ? 'hovered' : '';
+  const preview = previewId === null ? null : (pinCache.get(pinKey(previewId)) ?? null);
   // Layer 0 decodes the embeddings: "input", as on the heatmaps' axes.
-  pinView.render(pins, pos, longTokenLabel(current.resp.pieces, g0.inputIds[pos]!), g0.rowLabels.map((l, i) => (i === 0 ? 'input' : l)));
+  pinView.render(pins, pos, longTokenLabel(current.resp.pieces, g0.inputIds[pos]!), g0.rowLabels.map((l, i) => (i === 0 ? 'input' : l)), { preview, active: true, positionNote });
+}
+
+/** Previews a token hovered in the top-k list in the pin chart (fetched once, shared with pinning). */
+async function previewToken(tokenId: number | null): Promise<void> {
+  previewId = tokenId;
+  if (tokenId === null || !current) return renderPins();
+  const key = pinKey(tokenId);
+  if (!pinCache.has(key)) {
+    const pin: Pin = { tokenId, label: longTokenLabel(current.resp.pieces, tokenId), data: null, error: null };
+    pinCache.set(key, pin);
+    try {
+      pin.data = await fetchPin({ ...current.req, tokenId });
+    } catch (e) {
+      pin.error = (e as Error).message; // a pin retries; a preview just shows nothing
+    }
+  }
+  if (previewId === tokenId) renderPins();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -529,6 +587,17 @@ async function init(): Promise<void> {
   }
   fillModelMenus();
   writeControls();
+  initSideLayout({ main: byId('main'), side: byId('side'), sideResize: byId('side-resize'), pinSplit: byId('pin-split'), toggle: byId('side-toggle') }, draw);
+  let previewTimer: ReturnType<typeof setTimeout> | undefined;
+  const previewSoon = (id: number | null): void => {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(() => void previewToken(id), id === null ? 0 : 120);
+  };
+  el.topLists.addEventListener('mouseover', (ev) => {
+    const b = (ev.target as HTMLElement).closest<HTMLElement>('button[data-token-id]');
+    previewSoon(b ? Number(b.dataset.tokenId) : null);
+  });
+  el.topLists.addEventListener('mouseleave', () => previewSoon(null));
 
   el.form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -559,6 +628,10 @@ async function init(): Promise<void> {
     });
   }
   for (const c of [el.statistic, el.distance, el.stride, el.from, el.to]) c.addEventListener('change', onViewChange);
+  // Differences and sub-layer reads are computed when first shown; the other modes only redraw.
+  onGridModeChange(() => (gridModeNeedsRun(current?.resp, readGridMode()) ? void run(false) : onViewChange()));
+  // The range is checked as it is typed; the view follows on change.
+  for (const c of [el.from, el.to]) c.addEventListener('input', () => showRange(Math.max(0, Math.floor(Number(el.from.value)) || 0), el.to.value.trim() === '' ? null : Math.floor(Number(el.to.value))));
   for (const c of [el.target, el.antiTarget, el.targetMeasure]) {
     c.addEventListener('change', () => {
       onViewChange();

@@ -2,7 +2,10 @@
  * Pinned tokens: a chip per token (click × to remove) and a line chart of each token's probability
  * (top) and rank (bottom, log scale, rank 1 on top) across layers at the selected position. When the
  * view has two trajectories (side by side, difference, two prompts) each token gets a solid line for
- * the first and a dashed one for the second.
+ * the first and a dashed one for the second. The chips are the legend (same colours; a key under them
+ * names the line styles), so the chart keeps its whole height for the lines. A token hovered in the
+ * top-k list is previewed as a grey dotted line before it is pinned. The chart follows its box's size
+ * (the side panel's split can be dragged).
  */
 import type { PinResponse } from '../protocol.js';
 import { echartsLib, type ECharts } from './echarts.js';
@@ -32,6 +35,18 @@ export interface Pin {
 const formatProb = (v: unknown): string => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '—');
 const formatRank = (v: unknown): string => (typeof v === 'number' ? `rank ${v}` : '—');
 
+/** Colour of the previewed (hovered, not yet pinned) token's line. */
+const PREVIEW_COLOR = '#6b6b6b';
+
+export interface PinViewExtras {
+  /** A token hovered in the top-k list, drawn as a preview line. */
+  preview?: Pin | null;
+  /** Whether a trajectory is on screen: the chart's box then stays (with a hint) even without pins. */
+  active?: boolean;
+  /** Says where the position comes from, e.g. "hovered". */
+  positionNote?: string;
+}
+
 export class PinView {
   private chart: ECharts | null = null;
 
@@ -39,9 +54,12 @@ export class PinView {
     private readonly chips: HTMLElement,
     private readonly chartEl: HTMLElement,
     private readonly onRemove: (tokenId: number) => void,
-  ) {}
+    private readonly key: HTMLElement | null = null,
+  ) {
+    new ResizeObserver(() => this.chart?.resize()).observe(chartEl);
+  }
 
-  render(pins: readonly Pin[], pos: number, positionLabel: string, rowLabels: readonly string[]): void {
+  render(pins: readonly Pin[], pos: number, positionLabel: string, rowLabels: readonly string[], extras: PinViewExtras = {}): void {
     this.chips.replaceChildren();
     if (pins.length === 0) {
       const none = document.createElement('span');
@@ -67,26 +85,41 @@ export class PinView {
       this.chips.append(chip);
     });
 
+    const preview = extras.preview?.data && !pins.some((p) => p.tokenId === extras.preview!.tokenId) ? extras.preview : null;
     const ready = pins.filter((p) => p.data);
-    this.chartEl.hidden = ready.length === 0;
-    if (ready.length === 0) {
+    // The chart's box stays while a trajectory is shown, so hovering the list never moves it.
+    this.chartEl.hidden = ready.length === 0 && !preview && !extras.active;
+    const twoLines = [...ready, ...(preview ? [preview] : [])].find((p) => p.data!.series.length > 1);
+    if (this.key) {
+      const parts = twoLines ? [`solid: ${twoLines.data!.series[0]!.label}`, `dashed: ${twoLines.data!.series[1]!.label}`] : [];
+      if (preview) parts.push(`grey dotted: ${preview.label} (hovered; click it to pin)`);
+      this.key.hidden = parts.length === 0;
+      this.key.textContent = parts.join(' · ');
+    }
+    if (ready.length === 0 && !preview) {
       this.chart?.dispose();
       this.chart = null;
+      const hint = document.createElement('div');
+      hint.className = 'pin-chart-empty';
+      hint.textContent = 'Hover a token in the top-k list to preview its probability and rank across layers here; click it to pin it.';
+      this.chartEl.replaceChildren(hint);
       return;
     }
+    this.chartEl.querySelector('.pin-chart-empty')?.remove();
     const ec = echartsLib();
     if (!this.chart) this.chart = ec.init(this.chartEl, null, { renderer: 'svg' });
     else this.chart.resize();
 
     const series: Record<string, unknown>[] = [];
-    pins.forEach((pin, i) => {
+    const lines = pins.map((pin, i) => ({ pin, color: COLORS[i % COLORS.length]!, preview: false }));
+    if (preview) lines.push({ pin: preview, color: PREVIEW_COLOR, preview: true });
+    lines.forEach(({ pin, color, preview: isPreview }) => {
       if (!pin.data) return;
-      const color = COLORS[i % COLORS.length]!;
       const many = pin.data.series.length > 1;
       pin.data.series.forEach((s, si) => {
         const at = (a: (number | null)[]): (number | null)[] => Array.from({ length: s.rows }, (_, r) => (pos < s.positions ? (a[r * s.positions + pos] ?? null) : null));
-        const name = many ? `${pin.label} · ${s.label}` : pin.label;
-        const line = { color, type: si === 0 ? 'solid' : 'dashed', width: 2 };
+        const name = `${isPreview ? 'preview ' : ''}${many ? `${pin.label} · ${s.label}` : pin.label}`;
+        const line = { color, type: isPreview ? 'dotted' : si === 0 ? 'solid' : 'dashed', width: 2 };
         const common = { name, type: 'line', lineStyle: line, itemStyle: { color }, symbolSize: 6, connectNulls: false };
         series.push({ ...common, xAxisIndex: 0, yAxisIndex: 0, data: at(s.prob), tooltip: { valueFormatter: formatProb } });
         series.push({ ...common, xAxisIndex: 1, yAxisIndex: 1, data: at(s.rank), tooltip: { valueFormatter: formatRank } });
@@ -96,23 +129,24 @@ export class PinView {
     this.chart.setOption(
       {
         animation: false,
-        title: { text: `Position #${pos} ${JSON.stringify(positionLabel)} across layers`, left: 'center', top: 0, textStyle: { fontSize: 13, fontWeight: 'normal', color: '#2a3f5f' } },
-        legend: { bottom: 0, type: 'scroll', textStyle: { fontSize: 11 } },
+        title: { text: `Position #${pos} ${JSON.stringify(positionLabel)}${extras.positionNote ? ` (${extras.positionNote})` : ''} across layers`, left: 'center', top: 0, textStyle: { fontSize: 12, fontWeight: 'normal', color: '#2a3f5f' } },
         // Confined: the side panel scrolls and would clip a tooltip that sticks out of the chart.
         tooltip: { trigger: 'axis', confine: true },
+        // Two stacked charts sharing the box's height, whatever it is.
         grid: [
-          { left: 48, right: 12, top: 50, height: 140 },
-          { left: 48, right: 12, top: 232, height: 140 },
+          { left: 62, right: 24, top: 26, bottom: '58%' },
+          { left: 62, right: 24, top: '50%', bottom: 38 },
         ],
         xAxis: [
           { type: 'category', gridIndex: 0, data: [...rowLabels], axisLabel: { ...axisText, show: false }, boundaryGap: false },
-          { type: 'category', gridIndex: 1, data: [...rowLabels], axisLabel: axisText, name: 'Layer', nameLocation: 'middle', nameGap: 24, nameTextStyle: axisText, boundaryGap: false },
+          // Every layer named while they fit (ECharts would drop some, even with room); deep models: its own choice.
+          { type: 'category', gridIndex: 1, data: [...rowLabels], axisLabel: { ...axisText, interval: rowLabels.length <= 8 ? 0 : 'auto' }, name: 'Layer', nameLocation: 'middle', nameGap: 24, nameTextStyle: axisText, boundaryGap: false },
         ],
         yAxis: [
-          { type: 'value', gridIndex: 0, min: 0, max: 1, name: 'probability', nameTextStyle: axisText, axisLabel: { ...axisText, formatter: (v: number) => `${Math.round(v * 100)}%` } },
+          // Axis names run along the axes, so the charts keep their height for the lines.
+          { type: 'value', gridIndex: 0, min: 0, max: 1, splitNumber: 2, name: 'probability', nameLocation: 'middle', nameRotate: 90, nameGap: 44, nameTextStyle: axisText, axisLabel: { ...axisText, formatter: (v: number) => `${Math.round(v * 100)}%` } },
           // Rank 1 on top: "up" means "closer to being predicted" on both charts.
-          // With an inverse axis, 'start' (rank 1) is the top, where the name belongs.
-          { type: 'log', gridIndex: 1, min: 1, inverse: true, name: 'rank', nameLocation: 'start', nameTextStyle: axisText, axisLabel: axisText },
+          { type: 'log', gridIndex: 1, min: 1, inverse: true, name: 'rank', nameLocation: 'middle', nameRotate: 90, nameGap: 44, nameTextStyle: axisText, axisLabel: axisText },
         ],
         series,
       },
