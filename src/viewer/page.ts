@@ -107,7 +107,7 @@ const WEB_SOURCES = `<section id="web-sources" hidden aria-label="Models and len
     <label>or a model folder <input id="web-folder" type="file" webkitdirectory multiple></label>
     <label>lens folder <input id="web-lens-folder" type="file" webkitdirectory multiple></label>
   </div>
-  <div class="status"><span id="web-backend" aria-live="polite">Compute: starting…</span><span id="web-cache"></span><button id="web-cache-clear" type="button" class="secondary">Clear downloads</button><span id="web-lens-picked"></span><span>Drop a model folder here to load it.</span></div>
+  <div class="status"><span id="web-backend" aria-live="polite">Compute: starting…</span><span id="web-memory" aria-live="polite"></span><span id="web-cache"></span><button id="web-cache-clear" type="button" class="secondary">Clear downloads</button><span id="web-lens-picked"></span><span>Drop a model folder here to load it.</span></div>
 </section>`;
 
 /** The page. Controls start empty; the script fills the menus from /api/config (or, in the static web

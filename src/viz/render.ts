@@ -12,6 +12,7 @@ import type { FileSystem } from '../io/file-system.js';
 import { nodeFileSystem } from '../node/file-system.js';
 import { buildHeatmapOption, computeHeatmapLayout, type HeatmapChartOptions, type HeatmapFigure } from './heatmap-chart.js';
 import type { HeatmapData } from './heatmap-data.js';
+import { figureHtmlPage } from './figure-html.js';
 
 export interface PngOptions {
   /** Widest PNG in px (before `scale`); a longer prompt is wrapped into strips stacked top to bottom. Default 4096. */
@@ -160,18 +161,6 @@ function echartsBrowserBundle(): string {
 }
 
 /**
- * JSON that is safe inside an inline <script>: `<` is escaped so a token like "</script>" in the data
- * cannot close the element, and U+2028/2029 (valid JSON, but line breaks in older JS) are escaped too.
- */
-function scriptSafeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
-function escapeHtmlText(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/**
  * A self-contained HTML page: no network access at all (no CDN script, no web fonts), so it opens
  * offline with working tooltips. About 1.1 MB, almost all of it the ECharts bundle.
  */
@@ -181,34 +170,7 @@ export function renderHtml(data: HeatmapData, opts: RenderOptions = {}): string 
 
 /** The self-contained HTML page of any built figure (heatmaps, causal-analysis charts). */
 export function renderFigureHtml(figure: HeatmapFigure, title: string): string {
-  // The bundle never contains "</script" today; guard anyway, since a future version might, and an
-  // early close tag would silently break the page. "<\/" means the same inside JS strings and regexes.
-  const bundle = echartsBrowserBundle().replace(/<\/script/gi, '<\\/script');
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtmlText(title)}</title>`,
-    '<style>html,body{margin:0;padding:0;background:#fff}#chart{margin:0}</style>',
-    '</head>',
-    '<body>',
-    // Fixed pixel size: the layout (cell size, colour bar position) was computed for exactly this size.
-    `<div id="chart" style="width:${figure.width}px;height:${figure.height}px"></div>`,
-    `<script>${bundle}</script>`,
-    `<script type="application/json" id="tuned-lens-option">${scriptSafeJson(figure.option)}</script>`,
-    '<script>',
-    '(function () {',
-    "  var option = JSON.parse(document.getElementById('tuned-lens-option').textContent);",
-    "  var chart = echarts.init(document.getElementById('chart'), null, { renderer: 'svg' });",
-    '  chart.setOption(option);',
-    '})();',
-    '</script>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+  return figureHtmlPage(figure, title, echartsBrowserBundle());
 }
 
 /** Output formats `writeFigure` understands, by file extension. */
