@@ -1,7 +1,13 @@
 /**
- * Causal basis extraction: stories260K (all 5 layers, logit lens, k = 16 and k = 48, sequential as the
- * reference vs the subspace option; "energy captured" = lens influence with the whole k-subspace
- * ablated) and one direction on GPT-2-small shapes (d 768, vocabulary 50257).
+ * Causal basis extraction (`npm run bench -- cbe-stories cbe-gpt2`), each case with the matmul ceiling
+ * measured in the same process (`unembeddingCeilingGflops`), so the fraction of the ceiling is of one run:
+ *
+ * - cbe-stories: stories260K, all 5 layers, logit lens, k = 16 and k = 48, sequential (the reference's
+ *   algorithm) vs the subspace option; "energy captured" = lens influence with the whole k-subspace
+ *   ablated (mean over layers), for both.
+ * - cbe-gpt2: GPT-2-small shapes (d 768, vocabulary 50257, random weights), layer 6, k = BENCH_CBE_GPT2_K
+ *   (default 4 < d) directions, sequential vs subspace with the same per-call evaluation budget
+ *   (BENCH_CBE_GPT2_ITER, default 8): seconds per direction and energy captured.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,14 +15,24 @@ import { LogitLens } from '../../src/lens/lens.js';
 import { loadModel } from '../../src/node/load-model.js';
 import { sharedDir } from '../../test/helpers/shared-data.js';
 import { extractCausalBasis } from '../../src/causal/cbe.js';
-import { LensInfluence } from '../../src/causal/lens-influence.js';
-import { Lbfgs } from '../../src/causal/lbfgs.js';
 import { collectHidden } from '../../src/causal/sequences.js';
 import { makeGpt2Small } from '../make-gpt2-small.js';
-import { peakRssMb, type CaseResult } from './common.js';
+import { peakRssMb, unembeddingCeilingGflops, type CaseResult } from './common.js';
 
 /** Tokens used on stories260K: the first BENCH_CBE_TOKENS (default 512) of the golden eval chunks. */
 const STORIES_TOKENS = Number(process.env.BENCH_CBE_TOKENS ?? 512);
+const GPT2_TOKENS = Number(process.env.BENCH_CBE_GPT2_TOKENS ?? 128);
+const GPT2_K = Number(process.env.BENCH_CBE_GPT2_K ?? 4);
+const GPT2_ITER = Number(process.env.BENCH_CBE_GPT2_ITER ?? 8);
+
+/** The ceiling of this process, and this case's GFLOP/s as a fraction of it. */
+async function withCeiling(out: CaseResult, flops: number, seconds: number): Promise<CaseResult> {
+  out.gflops = flops / seconds / 1e9;
+  out.ceilingGflops = await unembeddingCeilingGflops();
+  out.fractionOfCeiling = out.gflops / out.ceilingGflops;
+  out.peakRssMb = peakRssMb();
+  return out;
+}
 
 export async function stories260kCbe(): Promise<CaseResult> {
   const model = await loadModel('stories260K');
@@ -46,32 +62,28 @@ export async function stories260kCbe(): Promise<CaseResult> {
       out[`${key}Evaluations`] = evals;
     }
   }
-  out.gflops = flops / seconds / 1e9;
-  out.peakRssMb = peakRssMb();
-  return out;
+  return withCeiling(out, flops, seconds);
 }
 
 export async function gpt2CbeDirection(): Promise<CaseResult> {
   const model = await loadModel(await makeGpt2Small());
   const lens = new LogitLens(model);
-  const T = 256;
-  const seqs = [Array.from({ length: T }, (_, i) => (i * 7919) % 50257)];
+  const seqs = [Array.from({ length: GPT2_TOKENS }, (_, i) => (i * 7919) % 50257)];
   const hidden = await collectHidden(model, seqs, 6);
-  const inf = new LensInfluence(lens, 6, hidden, { mode: 'mean' });
-  const v = new Float32Array(768);
-  v[0] = 1;
-  await inf.evaluate(v, 1); // compile
-  inf.evaluations = 0;
-  inf.flops = 0;
-  // One direction: L-BFGS on the first coordinate direction, capped at 10 evaluations.
-  const x = Float64Array.from(v);
-  const opt = new Lbfgs({ maxIter: 10, maxEval: 10 });
-  const t0 = performance.now();
-  await opt.step(x, async (p) => {
-    const n = Math.hypot(...p);
-    const { value, grad } = await inf.evaluate(Float32Array.from(p, (q) => q / n), 1);
-    return { loss: -value, grad: grad.map((g) => -g / n) };
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  return { name: `CBE one direction, GPT-2-small shapes (${T} tokens, ≤ 10 evaluations)`, seconds, evaluations: inf.evaluations, secondsPerEvaluation: seconds / inf.evaluations, gflops: inf.flops / seconds / 1e9, peakRssMb: peakRssMb() };
+  const out: CaseResult = { name: `CBE GPT-2-small shapes (layer 6, ${GPT2_TOKENS} tokens, k = ${GPT2_K}, ≤ ${GPT2_ITER} evaluations per L-BFGS call)` };
+  let flops = 0;
+  let seconds = 0;
+  for (const subspace of [false, true]) {
+    const b = await extractCausalBasis(lens, 6, hidden, { k: GPT2_K, subspace, maxIter: GPT2_ITER });
+    const key = subspace ? 'subspace' : 'sequential';
+    out[`${key}Seconds`] = b.seconds;
+    out[`${key}SecondsPerDirection`] = b.seconds / GPT2_K;
+    out[`${key}Evaluations`] = b.evaluations;
+    out[`${key}SecondsPerEvaluation`] = b.seconds / b.evaluations;
+    out[`${key}EnergyCaptured`] = b.subspaceEnergy;
+    out[`${key}TopEnergy`] = b.energies[0]!;
+    flops += b.flops;
+    seconds += b.seconds;
+  }
+  return withCeiling(out, flops, seconds);
 }

@@ -86,6 +86,13 @@ export class Graph {
     return v;
   }
 
+  /**
+   * Data of inputs that is the same at every run (model weights), by input name. Such inputs are still
+   * graph inputs; a runtime may keep this data resident instead of feeding it at each run (runtime.ts,
+   * `residentWeights`: onnxruntime-web copies it into its heap once per session).
+   */
+  readonly fixedInputData = new Map<string, Float32Array>();
+
   /** A named graph input (weights, activations, masks): fed at run time, never baked in. */
   input(name: string, dtype: DType, shape: readonly number[]): Value {
     if (this.inputs.has(name)) throw new Error(`graph input '${name}' declared twice`);

@@ -106,8 +106,10 @@ export interface OnnxTensor {
   name?: string;
   dtype: OnnxDTypeName;
   dims: readonly number[];
-  /** Little-endian raw bytes. */
+  /** Little-endian raw bytes (empty when `external`). */
   raw: Uint8Array;
+  /** The bytes are in an external data file instead (ONNX external data: the runtime is handed the file). */
+  external?: { location: string; offset: number; length: number };
 }
 
 export interface OnnxNode {
@@ -139,7 +141,14 @@ function encodeTensor(t: OnnxTensor): ProtoWriter {
   if (t.dims.length) w.packedInts(1, t.dims);
   w.int(2, ONNX_DTYPE[t.dtype]);
   if (t.name) w.string(8, t.name);
-  w.bytes(9, t.raw);
+  if (t.external) {
+    // external_data (13): key/value entries; data_location (14): EXTERNAL = 1.
+    const { location, offset, length } = t.external;
+    for (const [key, value] of [['location', location], ['offset', String(offset)], ['length', String(length)]]) {
+      w.message(13, new ProtoWriter().string(1, key!).string(2, value!));
+    }
+    w.int(14, 1);
+  } else w.bytes(9, t.raw);
   return w;
 }
 

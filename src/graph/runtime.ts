@@ -1,7 +1,8 @@
 /**
  * Runs graphs on onnxruntime. The onnxruntime module is injected (onnxruntime-node in Node,
  * onnxruntime-web in a browser), so this file stays portable. Sessions are cached by the bytes of the
- * lowered model, i.e. per graph structure and shape signature; weights are always fed as inputs.
+ * lowered model, i.e. per graph structure and shape signature; weights are fed as inputs (or, with
+ * `residentWeights` for onnxruntime-web, held by each session: resident-weights.ts).
  * A session evicted from the cache is released only when no run is using it, and a caller still
  * holding its CompiledGraph gets it compiled again on the next run. (Sequence lengths: see
  * length-buckets.ts, which keeps the number of shape signatures small.)
@@ -10,6 +11,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { DType, Value } from './graph.js';
 import { lowerToOnnx, reachable } from './onnx-lowering.js';
 import { encodeOnnxModel } from './onnx-proto.js';
+import { makeWeightsResident } from './resident-weights.js';
 
 export type HostData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
 
@@ -35,6 +37,16 @@ export interface RuntimeOptions {
   /** Hand onnxruntime pre-allocated output tensors to write into (onnxruntime-node: no second copy of large
    * results). onnxruntime-web computes in WebAssembly memory and ignores them: set false there. Default true. */
   preallocateOutputs?: boolean;
+  /**
+   * Keep model weights (graph inputs with fixed data, `Graph.fixedInputData`) resident in each session as
+   * external-data initializers instead of feeding them at every run. For onnxruntime-web, which copies
+   * every input into its WebAssembly heap at each run (resident-weights.ts). Default false: onnxruntime-node
+   * reads fed inputs in place, and it has no `externalData` option.
+   */
+  residentWeights?: boolean;
+  /** With `residentWeights`: the most weight bytes cached sessions may hold together; the least recently
+   * used are released beyond it (a new prompt length then compiles again instead of holding another copy). */
+  maxResidentBytes?: number;
   /** Extra onnxruntime session options for every session (e.g. `{ enableProfiling: true, profileFilePrefix }` in bench/profile.ts). */
   sessionOptions?: InferenceSession.SessionOptions;
 }
@@ -145,9 +157,11 @@ export class CompiledGraph {
 
   /**
    * Runs the graph. Feeds the graph does not take are ignored, so callers can pass one record of
-   * everything (weights, batch inputs, lens parameters) to any graph built from it.
+   * everything (weights, batch inputs, lens parameters) to any graph built from it. `into` optionally
+   * gives arrays for some outputs to be written into (e.g. views into a larger result being assembled,
+   * so no block-sized copy is held): each must have the output's type and element count.
    */
-  async run(feeds: Record<string, HostArray | HostData>): Promise<Record<string, HostArray>> {
+  async run(feeds: Record<string, HostArray | HostData>, into: Record<string, HostData> = {}): Promise<Record<string, HostArray>> {
     const ortFeeds: Record<string, Tensor> = {};
     for (const [name, spec] of this.inputs) {
       const f = feeds[name];
@@ -163,10 +177,16 @@ export class CompiledGraph {
     // computes in WebAssembly memory and returns its own tensors instead (preallocateOutputs: false).
     const out: Record<string, HostArray> = {};
     const fetches: Record<string, Tensor> = {};
+    for (const [name, data] of Object.entries(into)) {
+      const spec = this.outputs.get(name);
+      if (!spec) throw new Error(`the graph has no output '${name}' to write into`);
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      if (!expectedArray(spec.dtype, data) || data.length !== n) throw new Error(`output '${name}' is ${spec.dtype} [${spec.shape.join(', ')}]; the array given to write it into is a ${data.constructor.name} of ${data.length} elements`);
+    }
     if (this.preallocateOutputs) {
       for (const name of this.outputNames) {
         const spec = this.outputs.get(name)!;
-        const data = allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
+        const data = into[name] ?? allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
         fetches[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
         out[name] = { data, shape: [...spec.shape] };
       }
@@ -183,7 +203,12 @@ export class CompiledGraph {
         throw new Error(`onnxruntime failed running the graph computing ${describeOutputs(this.outputs.keys())}: ${firstLine(e)}`, { cause: e });
       });
       if (!this.preallocateOutputs) {
-        for (const name of this.outputNames) out[name] = { data: results[name]!.data as HostData, shape: [...this.outputs.get(name)!.shape] };
+        for (const name of this.outputNames) {
+          const data = results[name]!.data as HostData;
+          const target = into[name];
+          if (target) (target as Float32Array).set(data as Float32Array);
+          out[name] = { data: target ?? data, shape: [...this.outputs.get(name)!.shape] };
+        }
       }
     } finally {
       this.inFlight--;
@@ -225,6 +250,12 @@ function explainProviderFailure(eps: string[], e: Error): string {
 
 export class Runtime {
   private readonly cache = new Map<string, Promise<CompiledGraph>>();
+  /** Weight bytes each cached graph holds resident (residentWeights), by cache key. */
+  private readonly residentBytes = new Map<string, number>();
+  /** Sessions with external data are created one at a time: onnxruntime-web mounts the files globally. */
+  private creating: Promise<unknown> = Promise.resolve();
+  /** Releases of evicted sessions (residentWeights): a new session waits for them before copying weights in. */
+  private releasing: Promise<unknown> = Promise.resolve();
   private options: Required<Omit<RuntimeOptions, 'intraOpNumThreads' | 'sessionOptions'>> & Pick<RuntimeOptions, 'intraOpNumThreads' | 'sessionOptions'>;
 
   constructor(
@@ -237,6 +268,8 @@ export class Runtime {
       intraOpNumThreads: options.intraOpNumThreads,
       fallbackToCpu: options.fallbackToCpu ?? true,
       preallocateOutputs: options.preallocateOutputs ?? true,
+      residentWeights: options.residentWeights ?? false,
+      maxResidentBytes: options.maxResidentBytes ?? Infinity,
       sessionOptions: options.sessionOptions,
     };
   }
@@ -244,6 +277,7 @@ export class Runtime {
   /** Compiles (or fetches from the cache) the graph computing `outputs`. */
   compile(outputs: Record<string, Value>): Promise<CompiledGraph> {
     const model = lowerToOnnx(outputs);
+    const resident = this.options.residentWeights ? makeWeightsResident(model, Object.values(outputs)[0]!.graph.fixedInputData) : null;
     const bytes = encodeOnnxModel(model);
     const key = fnv1a(bytes);
     const hit = this.cache.get(key);
@@ -253,19 +287,30 @@ export class Runtime {
     }
     const inputs = new Map(model.inputs.map((i) => [i.name, { dtype: i.dtype as DType, shape: i.dims }]));
     const outputSpecs = new Map(model.outputs.map((o) => [o.name, { dtype: o.dtype as DType, shape: o.dims }]));
+    const small = matmulFlops(Object.values(outputs)) < SMALL_GRAPH_FLOPS;
     const opts: InferenceSession.SessionOptions = {
       ...this.options.sessionOptions,
       executionProviders: this.options.executionProviders,
       graphOptimizationLevel: 'all',
-      // Without the arena, memory is returned after each run instead of being pooled at its peak
-      // (GPT-2-small forward at 1024 tokens: peak RSS 1141 MB instead of 1393 MB).
-      enableCpuMemArena: false,
+      // Large graphs run without the arena, so memory is returned after each run instead of being pooled
+      // at its peak (GPT-2-small forward at 1024 tokens: peak RSS 1141 MB instead of 1393 MB). Small graphs
+      // keep it: run after run they would otherwise map and fault in fresh pages for every intermediate
+      // (stories260K training, 50 steps: 0.48–0.53 s system time with it, 0.75–1.10 s without, and a
+      // lower peak RSS, 214 MB against 229–317 MB).
+      enableCpuMemArena: this.options.sessionOptions?.enableCpuMemArena ?? small,
     };
-    const threads = this.options.intraOpNumThreads ?? (matmulFlops(Object.values(outputs)) < SMALL_GRAPH_FLOPS ? 1 : undefined);
+    if (resident?.files.length) {
+      opts.externalData = resident.files;
+      // Prepacking would keep a packed copy of each matmul weight besides the weight (GPT-2-small, one
+      // length bucket: heap 1211 MiB with it, 810 MiB without; trajectory time within noise).
+      opts.extra = { ...opts.extra, session: { ...(opts.extra as { session?: object } | undefined)?.session, disable_prepacking: '1' } };
+      this.residentBytes.set(key, resident.bytes);
+    }
+    const threads = this.options.intraOpNumThreads ?? (small ? 1 : undefined);
     if (threads) opts.intraOpNumThreads = threads;
     const failed = (e: unknown): Error =>
       new Error(`onnxruntime could not compile the graph computing ${describeOutputs(outputSpecs.keys())} (${model.nodes.length} nodes): ${firstLine(e)}`, { cause: e });
-    const create = async (): Promise<InferenceSession> => {
+    const createNow = async (): Promise<InferenceSession> => {
       try {
         return await this.ort.InferenceSession.create(bytes, opts);
       } catch (e) {
@@ -281,15 +326,27 @@ export class Runtime {
         });
       }
     };
+    const create = (): Promise<InferenceSession> => {
+      if (!opts.externalData) return createNow();
+      // Called after `admit`: the sessions it evicted are released before this one copies its weights in.
+      const created = Promise.all([this.creating, this.releasing]).then(createNow, createNow);
+      this.creating = created.catch(() => undefined);
+      return created;
+    };
     let compiled: Promise<CompiledGraph> | null = null;
     // A graph evicted while a caller holds it compiles again on its next run, and counts in the cache again.
     const reopen = (): Promise<InferenceSession> => {
       this.admit(key, compiled!);
       return create();
     };
-    compiled = create().then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs, reopen, this.options.preallocateOutputs));
+    // Admitted before its session is created, so what admission evicts is released first; `create` is
+    // called right after, so it waits only for what was evicted before it (never for its own eviction).
+    let start!: (session: Promise<InferenceSession>) => void;
+    const session = new Promise<InferenceSession>((resolve) => (start = resolve));
+    compiled = session.then((s) => new CompiledGraph(this.ort, s, inputs, outputSpecs, reopen, this.options.preallocateOutputs));
     compiled.catch(() => this.cache.get(key) === compiled && this.cache.delete(key));
     this.admit(key, compiled);
+    start(create());
     return compiled;
   }
 
@@ -304,11 +361,28 @@ export class Runtime {
       this.evict(this.cache.get(oldest)!);
       this.cache.delete(oldest);
     }
+    // Past the resident-weight budget, release the least recently used graphs holding weights (not this one).
+    let held = 0;
+    for (const k of this.cache.keys()) held += this.residentBytes.get(k) ?? 0;
+    for (const k of [...this.cache.keys()]) {
+      if (held <= this.options.maxResidentBytes) break;
+      const bytes = this.residentBytes.get(k) ?? 0;
+      if (k === key || bytes === 0) continue;
+      this.evict(this.cache.get(k)!);
+      this.cache.delete(k);
+      held -= bytes;
+    }
   }
 
   private evict(compiled: Promise<CompiledGraph>): void {
     // CompiledGraph.release waits for runs in flight, so eviction never pulls a session from under a run.
-    void compiled.then((c) => c.release()).catch(() => undefined);
+    const released = compiled.then((c) => c.release()).catch(() => undefined);
+    if (this.options.residentWeights) this.releasing = Promise.all([this.releasing, released]);
+  }
+
+  /** With `residentWeights`: a new budget for the weight bytes cached sessions hold (e.g. the largest loaded model's). */
+  setMaxResidentBytes(bytes: number): void {
+    this.options.maxResidentBytes = bytes;
   }
 
   /** Releases every cached session (each once its runs have finished) and empties the cache. */

@@ -323,6 +323,8 @@ export interface ReduceRowsOptions {
   feeds?: Record<string, HostData>;
   /** Hidden states to read instead of running the model on `batch` (e.g. edited ones). */
   hidden?: HiddenStates;
+  /** Interventions for that forward pass (`edits`, e.g. a direction ablated inside the model); ignored with `hidden`. */
+  forward?: Omit<ForwardOptions, 'logits'>;
   /** Upper bound for the largest [rows, B, block, vocab] tensor of one block, in bytes (default 96 MB). */
   blockBytes?: number;
   onProgress?: (done: number, total: number) => void;
@@ -340,7 +342,7 @@ export async function reduceLensRows(
   options: ReduceRowsOptions = {},
 ): Promise<void> {
   const [B, T] = batchShape(batch);
-  const hidden = options.hidden ?? (await computeHiddenStates(model, batch));
+  const hidden = options.hidden ?? (await computeHiddenStates(model, batch, options.forward));
   const rows = await CompiledRows.compile(model, B, T, reduction, { blockBytes: options.blockBytes });
   await rows.run(hidden, options.feeds ?? {}, onBlock, options.onProgress);
 }

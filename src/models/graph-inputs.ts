@@ -21,6 +21,7 @@ export class WeightInputs {
       const t = this.weights.get(name);
       if (!t) throw new Error(`model weight '${name}' is not loaded`);
       v = this.g.input(name, 'float32', t.shape);
+      this.g.fixedInputData.set(name, t.data);
       this.cache.set(name, v);
     }
     return v;

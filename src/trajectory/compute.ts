@@ -10,6 +10,7 @@ import type { HostData } from '../graph/runtime.js';
 import type { Lens } from '../lens/lens.js';
 import { allRows, reduceLensRows, scatterBlock, type HiddenStates, type RowReduction } from '../lens/rows.js';
 import { batchShape, type Batch } from '../models/position-inputs.js';
+import type { ForwardOptions } from '../models/interventions.js';
 import { jsOf, klOf, largestChangesOf, mergeLargestChanges, rowStatistics, tvOf } from './row-statistics.js';
 
 /** Additive logit mask that forbids a token (the reference uses −finfo.max). */
@@ -36,6 +37,8 @@ export interface TrajectoryOptions {
    * a causal model never lets a position read a later one. Default true; false runs the exact length.
    */
   lengthBucket?: boolean;
+  /** Interventions inside the model's forward pass (`edits`), e.g. a causal-basis direction ablated at hidden_states[i]. */
+  forward?: Omit<ForwardOptions, 'logits'>;
   /**
    * What the lens rows read instead of the model's block outputs, computed for the batch as it runs
    * (length-bucket padding included): e.g. the mid-block residuals of lens/mid-block-states.ts.
@@ -180,7 +183,7 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
         put(res.fallIds!, 'cmp_fall_ids', K);
       }
     },
-    { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress, hidden: options.hiddenStates ? await options.hiddenStates(runBatch) : undefined },
+    { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress, hidden: options.hiddenStates ? await options.hiddenStates(runBatch) : undefined, forward: options.forward },
   );
   if (Tp !== T) {
     // [R, B, Tp(, K)] → [R, B, T(, K)]

@@ -7,7 +7,9 @@
  */
 import * as op from '../graph/ops.js';
 import { LogitLens, type Lens, type TunedLens } from '../lens/lens.js';
-import { allRows, reduceLensRows, scatterBlock, type RowReduction } from '../lens/rows.js';
+import { allRows, computeHiddenStates, reduceLensRows, scatterBlock, type HiddenStates, type RowReduction } from '../lens/rows.js';
+import { basisColumn, type CausalBases } from '../causal/bases-file.js';
+import { subspaceAblationEdits } from '../causal/interventions.js';
 import type { LanguageModel } from '../models/language-model.js';
 import type { ProgressCallback } from '../hub/hub-client.js';
 import { midBlockResidualUnavailable } from '../models/blocks.js';
@@ -19,6 +21,9 @@ import { lookupToken, TokenLookupError } from './token-lookup.js';
 import {
   GRID_MODES,
   LENS_MODES,
+  type AblationRequest,
+  type AblationResponse,
+  type BasesResponse,
   type ComputedGridMode,
   type ConfigResponse,
   type DistancePayload,
@@ -52,6 +57,8 @@ export interface ViewerSources {
   lenses?: Record<string, string[]>;
   /** Longest prompt in tokens; the model's maximum context is the limit either way. */
   maxTokens?: number;
+  /** A causal-basis folder (`tuned-lens causal-basis` output) per model spec, for the causal basis panel. */
+  bases?: Record<string, string>;
 }
 
 /**
@@ -63,6 +70,8 @@ export interface EngineLoaders {
   loadLens(model: LanguageModel, spec: string, onProgress: ProgressCallback): Promise<TunedLens>;
   /** A short name for a spec, as the page shows it. */
   displayName(spec: string): string;
+  /** Reads and checks a causal-basis folder for `model` (only needed with `ViewerSources.bases`). */
+  loadBases?(model: LanguageModel, spec: string): Promise<CausalBases>;
 }
 
 export const DEFAULT_LIMITS: ViewerLimits = { maxBodyBytes: 64 * 1024, maxPromptChars: 20_000, maxTopK: 50 };
@@ -139,6 +148,7 @@ export class ViewerEngine {
   private readonly loadedModels = new Map<number, LanguageModel>();
   private readonly loadedLenses = new Map<string, TunedLens>();
   private readonly logitLenses = new Map<number, LogitLens>();
+  private readonly loadedBases = new Map<number, CausalBases>();
   private readonly trajectories = new Lru<TrajectoryResponse>(TRAJECTORY_CACHE);
   private readonly pins = new Lru<PinResponse>(PIN_CACHE);
   /** Trajectories with a grid mode's extra data (layer differences, sub-layer reads). */
@@ -159,6 +169,9 @@ export class ViewerEngine {
       if (!this.models.includes(key)) throw new Error(`lenses are configured for "${key}", which is not one of the models (${this.models.join(', ')})`);
     }
     this.lenses = this.models.map((m) => [...(lensMap[m] ?? [])]);
+    for (const key of Object.keys(sources.bases ?? {})) {
+      if (!this.models.includes(key)) throw new Error(`causal bases are configured for "${key}", which is not one of the models (${this.models.join(', ')})`);
+    }
     this.loaders = loaders;
     this.displayName = (spec) => loaders.displayName(spec);
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -564,6 +577,112 @@ export class ViewerEngine {
   private checkToken(model: LanguageModel, id: number): void {
     if (id >= model.config.vocabSize) throw new RequestError(400, `tokenId ${id} is outside the vocabulary of ${model.name} (0..${model.config.vocabSize - 1}).`);
   }
+
+  // -------------------------------------------------------------------------------------------------
+  // Causal basis panel
+
+  private basesSpec(modelIndex: number): string | undefined {
+    return this.sources.bases?.[this.models[modelIndex]!];
+  }
+
+  private async causalBases(modelIndex: number, model: LanguageModel): Promise<CausalBases> {
+    const cached = this.loadedBases.get(modelIndex);
+    if (cached) return cached;
+    const spec = this.basesSpec(modelIndex);
+    if (!spec || !this.loaders.loadBases) throw new RequestError(400, `No causal basis is configured for ${this.displayName(this.models[modelIndex]!)}: restart the server with --bases DIR.`);
+    this.stepTo(`Loading the causal basis ${this.displayName(spec)}`);
+    try {
+      const bases = await this.loaders.loadBases(model, spec);
+      this.loadedBases.set(modelIndex, bases);
+      return bases;
+    } catch (e) {
+      throw new RequestError(500, `Could not load the causal basis ${this.displayName(spec)}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The configured causal bases, for the panel's lists (GET /api/bases). */
+  async basesInfo(): Promise<BasesResponse> {
+    const out: BasesResponse = { bases: [] };
+    for (let m = 0; m < this.models.length; m++) {
+      const spec = this.basesSpec(m);
+      if (!spec) continue;
+      const { model, bases } = await this.queue.run(async () => {
+        this.begin(3);
+        const model = await this.model(m);
+        return { model, bases: await this.causalBases(m, model) };
+      });
+      const pieces: Record<string, string> = {};
+      const layers = bases.layers.map((l) => ({
+        layer: l.layer,
+        k: l.k,
+        directions: l.directions.map((d) => {
+          const plus = d.plus.map((t) => t.id).filter((id) => id < model.config.vocabSize);
+          const minus = d.minus.map((t) => t.id).filter((id) => id < model.config.vocabSize);
+          for (const id of [...plus, ...minus]) pieces[id] ??= model.tokenizer.idToPiece(id);
+          return { index: d.index, energy: d.energy, plus, minus };
+        }),
+      }));
+      out.bases.push({ model: m, lensKind: bases.lensKind, mode: bases.mode, name: this.displayName(spec), layers, pieces });
+    }
+    return out;
+  }
+
+  /** Checks the JSON body of /api/ablate. */
+  parseAblationRequest(body: unknown): AblationRequest {
+    const req = this.parseTrajectoryRequest(body);
+    if (req.prompt2 !== '') throw new RequestError(400, 'Ablating a direction works on one prompt: clear the second prompt.');
+    const { layer, direction } = body as Record<string, unknown>;
+    for (const [name, v] of [['layer', layer], ['direction', direction]] as const) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new RequestError(400, `${name} must be a non-negative integer.`);
+    }
+    if (!this.basesSpec(req.model)) throw new RequestError(400, `No causal basis is configured for ${this.displayName(this.models[req.model]!)}: restart the server with --bases DIR.`);
+    const { prompt2: _unused, ...single } = req;
+    return { ...single, layer: layer as number, direction: direction as number };
+  }
+
+  /**
+   * The prompt's trajectory with direction `direction` of layer `layer`'s causal basis mean-ablated (the
+   * stored mean) inside the model at hidden_states[layer], next to the original and with D(original ‖
+   * ablated) in every cell. The lens is the request's (the tuned lens for compare/diff).
+   */
+  async ablation(req: AblationRequest): Promise<AblationResponse> {
+    return this.queue.run(async () => {
+      const t0 = Date.now();
+      this.begin(this.loadSteps(req) + 4);
+      const model = await this.model(req.model);
+      const bases = await this.causalBases(req.model, model);
+      const basis = bases.layers.find((l) => l.layer === req.layer);
+      if (!basis) throw new RequestError(400, `The causal basis has no layer ${req.layer} (it has ${bases.layers.map((l) => l.layer).join(', ')}).`);
+      if (req.direction >= basis.k) throw new RequestError(400, `Layer ${req.layer} has ${basis.k} directions (0..${basis.k - 1}); there is no direction ${req.direction}.`);
+      const [ids] = this.encodePrompts(model, req);
+      const tuned = req.lens === 'logit' ? null : await this.tunedLens(req.model, req.tunedLens ?? 0, model);
+      const lens: Lens = tuned ?? this.logitLens(req.model, model);
+      const topK = req.topK ?? DEFAULT_TOP_K;
+      const forward = { edits: subspaceAblationEdits({ index: req.layer, basis: basisColumn(basis, req.direction), mode: 'mean', mean: basis.mean }) };
+      const batch = { ids: [ids!] };
+      this.stepTo(`Computing the ${lens.kind} lens`);
+      const original = await computeTrajectory(lens, batch, { onProgress: this.blockProgress, topK });
+      this.stepTo(`Computing the ${lens.kind} lens with layer ${req.layer}'s direction ${req.direction} ablated`);
+      const ablated = await computeTrajectory(lens, batch, { onProgress: this.blockProgress, topK, forward });
+      this.stepTo('Comparing the original with the ablated trajectory');
+      // Both runs' hidden states as a batch of two: the distances are the prompt-distance reduction on them.
+      const both = stackHidden(await computeHiddenStates(model, batch), await computeHiddenStates(model, batch, forward));
+      const distance = { ...(await promptDistances(lens, ids!, ids!, { hidden: both })), kind: 'ablation' as const };
+      const grids = [toGrid(original, 0, `${lens.kind} lens`), toGrid(ablated, 0, `${lens.kind} lens, L${req.layer} direction ${req.direction} ablated`)];
+      const pieces: Record<string, string> = {};
+      for (const g of grids) for (const id of [...g.inputIds, ...g.topIds]) if (!(id in pieces)) pieces[id] = model.tokenizer.idToPiece(id);
+      return {
+        model: this.modelInfo(req.model, model),
+        lens: lens.kind,
+        tunedLensName: tuned ? this.displayName(this.lenses[req.model]![req.tunedLens ?? 0]!) : null,
+        grids,
+        distance,
+        pieces,
+        elapsedMs: Date.now() - t0,
+        ablation: { layer: req.layer, direction: req.direction, energy: basis.energies[req.direction]!, mode: 'mean' },
+      };
+    });
+  }
 }
 
 /** One trajectory (batch of one) as compact JSON. */
@@ -598,7 +717,7 @@ function toLayerDelta(d: LayerDifferences): LayerDeltaPayload {
  * later tokens) form a batch of two, and the distances are a reduction of the lens-rows engine, so
  * memory is bounded by the block of positions.
  */
-export async function promptDistances(lens: Lens, a: number[], b: number[], options: { blockBytes?: number; topK?: number } = {}): Promise<DistancePayload> {
+export async function promptDistances(lens: Lens, a: number[], b: number[], options: { blockBytes?: number; hidden?: HiddenStates; topK?: number } = {}): Promise<DistancePayload> {
   const model = lens.model;
   const T = Math.min(a.length, b.length);
   const L = model.nLayers;
@@ -619,10 +738,21 @@ export async function promptDistances(lens: Lens, a: number[], b: number[], opti
   await reduceLensRows(model, { ids: [a.slice(0, T), b.slice(0, T)] }, reduction, (out, w) => {
     for (const k of ['kl', 'js', 'tv'] as const) scatterBlock(res[k], out[k]!.data, w, R, 1, T);
     for (const k of ['rise', 'riseIds', 'fall', 'fallIds'] as const) scatterBlock(moved[k], out[k]!.data, w, R, 1, T, K);
-  }, { blockBytes: options.blockBytes });
+  }, { blockBytes: options.blockBytes, hidden: options.hidden });
   const changes = mergeLargestChanges({ values: moved.rise, ids: moved.riseIds }, { values: moved.fall, ids: moved.fallIds }, K);
   return {
     self: 0, other: 1, kind: 'prompt', rows: R, positions: T, kl: compact(res.kl), js: compact(res.js), tv: compact(res.tv),
     changeK: K, changeIds: Array.from(changes.ids), changes: compact(changes.changes) as number[],
   };
+}
+
+/** Two batches' hidden states as one batch (a's sequences first). */
+function stackHidden(a: HiddenStates, b: HiddenStates): HiddenStates {
+  const cat = (x: Float32Array, y: Float32Array): Float32Array => {
+    const out = new Float32Array(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
+  return { batch: a.batch + b.batch, positions: a.positions, width: a.width, layers: a.layers.map((l, i) => cat(l, b.layers[i]!)), final: cat(a.final, b.final) };
 }

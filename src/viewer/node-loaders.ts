@@ -4,6 +4,8 @@ import * as nodePath from 'node:path';
 import { loadModel } from '../node/load-model.js';
 import { loadTunedLens } from '../node/load-lens.js';
 import type { EngineLoaders } from './engine.js';
+import { readCausalBases } from '../causal/bases-file.js';
+import { nodeFileSystem } from '../node/file-system.js';
 
 /** A short display name for a spec: the spec itself unless it is a path, then its last two parts. */
 export function displayName(spec: string): string {
@@ -19,6 +21,7 @@ export function nodeEngineLoaders(overrides: Partial<EngineLoaders> = {}): Engin
     loadModel: (spec, onProgress) => loadModel(spec, { onProgress }),
     loadLens: (model, spec, onProgress) => loadTunedLens(model, spec, { onProgress }),
     displayName,
+    loadBases: (model, spec) => readCausalBases(nodeFileSystem, spec, { name: model.name, dModel: model.config.dModel, nLayers: model.nLayers }),
     ...overrides,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { COLOUR_CONTROLS, DATA_TOOLS, INSIGHT_CSS, THEME_TOGGLE } from './page-insight.js';
 
+import { CAUSAL_CSS, CAUSAL_SECTION } from './causal-page.js';
 import { LAYOUT_CSS } from './layout-css.js';
 
 export const PAGE_CSP = [
@@ -108,7 +109,7 @@ const WEB_SOURCES = `<section id="web-sources" hidden aria-label="Models and len
     <label>or a model folder <input id="web-folder" type="file" webkitdirectory multiple></label>
     <label>lens folder <input id="web-lens-folder" type="file" webkitdirectory multiple></label>
   </div>
-  <div class="status"><span id="web-backend" aria-live="polite">Compute: starting…</span><span id="web-cache"></span><button id="web-cache-clear" type="button" class="secondary">Clear downloads</button><span id="web-lens-picked"></span><span>Drop a model folder here to load it.</span></div>
+  <div class="status"><span id="web-backend" aria-live="polite">Compute: starting…</span><span id="web-memory" aria-live="polite"></span><span id="web-cache"></span><button id="web-cache-clear" type="button" class="secondary">Clear downloads</button><span id="web-lens-picked"></span><span>Drop a model folder here to load it.</span></div>
 </section>`;
 
 /** The page. Controls start empty; the script fills the menus from /api/config (or, in the static web
@@ -125,7 +126,7 @@ export function viewerPageHtml(options: { build?: 'server' | 'web' } = {}): stri
 ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
 ` : ''}<link rel="icon" href="data:,">
 <title>tuned-lens viewer</title>
-<style>${CSS}${LAYOUT_CSS}${INSIGHT_CSS}${web ? WEB_CSS : ''}</style>
+<style>${CSS}${LAYOUT_CSS}${INSIGHT_CSS}${web ? WEB_CSS : CAUSAL_CSS}</style>
 </head>
 <body>
 <header><h1>tuned-lens viewer</h1><span class="hint">what every layer predicts — hover a cell for its top-10, click it to keep it, click a token to pin it; or Tab to a heatmap and use the arrow keys</span>${THEME_TOGGLE}</header>
@@ -183,6 +184,7 @@ ${web ? WEB_SOURCES : ''}
     </section>
   </aside>
 </main>
+${web ? '' : CAUSAL_SECTION}
 <script src="${prefix}echarts.min.js"></script>
 <script src="${prefix}app.js"></script>
 </body>

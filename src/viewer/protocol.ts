@@ -90,8 +90,8 @@ export interface DistancePayload {
   /** Grid indices into `TrajectoryResponse.grids`. */
   self: number;
   other: number;
-  /** "lens" (tuned vs logit on one prompt) or "prompt" (prompt A vs prompt B, one lens). */
-  kind: 'lens' | 'prompt';
+  /** "lens" (tuned vs logit on one prompt), "prompt" (prompt A vs prompt B, one lens) or "ablation" (original vs a causal-basis direction ablated). */
+  kind: 'lens' | 'prompt' | 'ablation';
   rows: number;
   /** The shorter of the two prompts when comparing prompts. */
   positions: number;
@@ -218,4 +218,49 @@ export interface ProgressResponse {
 
 export interface ErrorResponse {
   error: string;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Causal basis panel (`tuned-lens serve --bases DIR`; docs/causal.md)
+
+/** One causal-basis direction as the panel lists it. */
+export interface BasisDirectionInfo {
+  index: number;
+  /** Lens influence in nats (mean KL when the direction is mean-ablated from the lens input). */
+  energy: number;
+  /** Top token ids of +v and of −v read through the lens's linear part (as bases.json lists them). */
+  plus: number[];
+  minus: number[];
+}
+
+/** GET /api/bases: the causal bases the server was started with, per model (empty without --bases). */
+export interface BasesResponse {
+  bases: {
+    model: number;
+    /** The lens the bases were extracted for, and the ablation they were extracted with. */
+    lensKind: 'logit' | 'tuned';
+    mode: string;
+    /** The folder's display name. */
+    name: string;
+    layers: { layer: number; k: number; directions: BasisDirectionInfo[] }[];
+    /** Raw vocabulary piece of every id in the lists. */
+    pieces: Record<string, string>;
+  }[];
+}
+
+/** POST /api/ablate: the current prompt's trajectory with one direction of layer `layer`'s basis mean-ablated. */
+export interface AblationRequest extends TrajectoryRequest {
+  /** hidden_states index the direction is ablated in (the model runs on from there). */
+  layer: number;
+  /** Direction index in the layer's basis (0 = highest energy). */
+  direction: number;
+}
+
+/**
+ * grids = [original, ablated] (the request's lens; the tuned lens for compare/diff), distance = D(original ‖
+ * ablated) in every cell (kind "ablation"): rows below `layer` are unchanged, row `layer` is the lens's own
+ * reading of the edit, the output row the model's.
+ */
+export interface AblationResponse extends TrajectoryResponse {
+  ablation: { layer: number; direction: number; energy: number; mode: 'mean' };
 }

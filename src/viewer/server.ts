@@ -6,6 +6,7 @@
  *   GET  /echarts.min.js   ECharts             POST /api/trajectory statistics + top-k + labels
  *                                              POST /api/pin        one token's probability and rank everywhere
  *                                              POST /api/export     the current view as SVG / PNG / HTML
+ *   GET  /api/bases        causal bases (--bases)  POST /api/ablate    the trajectory with a basis direction ablated
  *
  * Safety: bound to loopback by default; every other path is a 404 (no file serving beyond the fixed
  * whitelist, and requests name models and lenses by index, never by path); request bodies are capped;
@@ -50,6 +51,8 @@ export interface ViewerOptions {
   models?: string[];
   /** Tuned lens specs (folders or pretrained ids) per model spec. */
   lenses?: Record<string, string[]>;
+  /** A causal-basis folder per model spec: the page's causal basis panel. */
+  bases?: Record<string, string>;
   /** Longest prompt in tokens (the model's context length is the limit anyway). */
   maxTokens?: number;
   limits?: Partial<ViewerLimits>;
@@ -212,7 +215,7 @@ function safeFileName(s: string): string {
 export async function startViewer(options: ViewerOptions = {}): Promise<ViewerServer> {
   const host = options.host ?? '127.0.0.1';
   const engine = new ViewerEngine(
-    { models: options.models ?? DEFAULT_VIEWER_MODELS, lenses: options.lenses ?? {}, ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}) },
+    { models: options.models ?? DEFAULT_VIEWER_MODELS, lenses: options.lenses ?? {}, bases: options.bases ?? {}, ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}) },
     nodeEngineLoaders(options.loaders),
     options.limits,
   );
@@ -248,6 +251,8 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
       '/api/trajectory': 'POST',
       '/api/pin': 'POST',
       '/api/export': 'POST',
+      '/api/bases': 'GET',
+      '/api/ablate': 'POST',
     };
     const want = routes[path];
     if (!want) {
@@ -296,6 +301,9 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
         sendJson(res, 200, { ...state, queued: state.queued + gate.waiting });
         return;
       }
+      case '/api/bases':
+        sendJson(res, 200, await engine.basesInfo());
+        return;
     }
 
     const body = await readJsonBody(req, engine.limits.maxBodyBytes);
@@ -314,6 +322,9 @@ export async function startViewer(options: ViewerOptions = {}): Promise<ViewerSe
         return;
       case '/api/pin':
         sendJson(res, 200, await engine.pin(engine.parsePinRequest(body)));
+        return;
+      case '/api/ablate':
+        sendJson(res, 200, await engine.ablation(engine.parseAblationRequest(body)));
         return;
       case '/api/export': {
         const treq = engine.parseTrajectoryRequest(body);

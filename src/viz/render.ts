@@ -6,12 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as nodePath from 'node:path';
-import * as echarts from 'echarts';
-import { Resvg } from '@resvg/resvg-js';
+import type * as EChartsModule from 'echarts';
+import type * as ResvgModule from '@resvg/resvg-js';
 import type { FileSystem } from '../io/file-system.js';
 import { nodeFileSystem } from '../node/file-system.js';
 import { buildHeatmapOption, computeHeatmapLayout, type HeatmapChartOptions, type HeatmapFigure } from './heatmap-chart.js';
 import type { HeatmapData } from './heatmap-data.js';
+import { figureHtmlPage } from './figure-html.js';
 
 export interface PngOptions {
   /** Widest PNG in px (before `scale`); a longer prompt is wrapped into strips stacked top to bottom. Default 4096. */
@@ -29,13 +30,23 @@ export interface HtmlOptions {
 
 export type RenderOptions = HeatmapChartOptions & PngOptions & HtmlOptions;
 
+// ECharts and resvg load on first use, not when this module is imported: importing ECharts' ES modules
+// costs about 1.2 s of CPU, which every CLI command paid at start because some commands import this
+// file (measured: `tuned-lens --help` 1.46 s CPU before, see docs/benchmarks.md "Startup"). Their
+// CommonJS entries (ECharts' one-file build: a third of the ES modules' load time) keep these functions synchronous.
+const requireCjs = createRequire(import.meta.url);
+let echartsModule: typeof EChartsModule | undefined;
+let resvgModule: typeof ResvgModule | undefined;
+const echartsLib = (): typeof EChartsModule => (echartsModule ??= requireCjs('echarts') as typeof EChartsModule);
+const resvgLib = (): typeof ResvgModule => (resvgModule ??= requireCjs('@resvg/resvg-js') as typeof ResvgModule);
+
 /** Where Debian/Ubuntu put DejaVu; passed explicitly in case fontconfig-style discovery misses it. */
 const DEJAVU_DIR = '/usr/share/fonts/truetype/dejavu';
 
 /** Renders an already built figure to an SVG string. Exposed so callers can tweak the option first. */
 export function renderFigureSvg(figure: HeatmapFigure): string {
   // `null` container + ssr: ECharts renders into a virtual SVG tree, no DOM needed.
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: figure.width, height: figure.height });
+  const chart = echartsLib().init(null, null, { renderer: 'svg', ssr: true, width: figure.width, height: figure.height });
   try {
     chart.setOption(figure.option);
     return chart.renderToSVGString();
@@ -122,7 +133,7 @@ function finiteRange(data: HeatmapData): [number, number] | undefined {
 export function svgToPng(svg: string, opts: PngOptions = {}): Uint8Array {
   const scale = opts.scale ?? 1;
   if (!(scale > 0)) throw new Error(`renderPng: scale must be positive, got ${scale}`);
-  const resvg = new Resvg(svg, {
+  const resvg = new (resvgLib().Resvg)(svg, {
     // Without a white background the PNG would be transparent where ECharts draws nothing.
     background: 'white',
     fitTo: scale === 1 ? { mode: 'original' } : { mode: 'zoom', value: scale },
@@ -144,22 +155,9 @@ let echartsBundle: string | undefined;
 /** The minified ECharts browser bundle, read once from the installed package. */
 function echartsBrowserBundle(): string {
   if (echartsBundle === undefined) {
-    const require = createRequire(import.meta.url);
-    echartsBundle = readFileSync(require.resolve('echarts/dist/echarts.min.js'), 'utf8');
+    echartsBundle = readFileSync(requireCjs.resolve('echarts/dist/echarts.min.js'), 'utf8');
   }
   return echartsBundle;
-}
-
-/**
- * JSON that is safe inside an inline <script>: `<` is escaped so a token like "</script>" in the data
- * cannot close the element, and U+2028/2029 (valid JSON, but line breaks in older JS) are escaped too.
- */
-function scriptSafeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
-function escapeHtmlText(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**
@@ -172,34 +170,7 @@ export function renderHtml(data: HeatmapData, opts: RenderOptions = {}): string 
 
 /** The self-contained HTML page of any built figure (heatmaps, causal-analysis charts). */
 export function renderFigureHtml(figure: HeatmapFigure, title: string): string {
-  // The bundle never contains "</script" today; guard anyway, since a future version might, and an
-  // early close tag would silently break the page. "<\/" means the same inside JS strings and regexes.
-  const bundle = echartsBrowserBundle().replace(/<\/script/gi, '<\\/script');
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtmlText(title)}</title>`,
-    '<style>html,body{margin:0;padding:0;background:#fff}#chart{margin:0}</style>',
-    '</head>',
-    '<body>',
-    // Fixed pixel size: the layout (cell size, colour bar position) was computed for exactly this size.
-    `<div id="chart" style="width:${figure.width}px;height:${figure.height}px"></div>`,
-    `<script>${bundle}</script>`,
-    `<script type="application/json" id="tuned-lens-option">${scriptSafeJson(figure.option)}</script>`,
-    '<script>',
-    '(function () {',
-    "  var option = JSON.parse(document.getElementById('tuned-lens-option').textContent);",
-    "  var chart = echarts.init(document.getElementById('chart'), null, { renderer: 'svg' });",
-    '  chart.setOption(option);',
-    '})();',
-    '</script>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+  return figureHtmlPage(figure, title, echartsBrowserBundle());
 }
 
 /** Output formats `writeFigure` understands, by file extension. */

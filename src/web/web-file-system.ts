@@ -30,9 +30,17 @@ export class DownloadCache {
     return hit ? hit.blob() : null;
   }
 
-  async put(url: string, blob: Blob): Promise<void> {
+  /** Keeps `blob` for the next visit; false where it could not (e.g. over the storage quota: the
+   * download is used anyway, just not kept). */
+  async put(url: string, blob: Blob): Promise<boolean> {
     const c = await this.cache();
-    if (c) await c.put(url, new Response(blob, { headers: { 'Content-Length': String(blob.size) } }));
+    if (!c) return false;
+    try {
+      await c.put(url, new Response(blob, { headers: { 'Content-Length': String(blob.size) } }));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Bytes held, summed over the cached files. */

@@ -1,10 +1,9 @@
 /**
  * Turns a web source (built in, Hub id, URL, picked files) into something the portable loaders read:
- * a model source for `loadModelFrom` or a lens folder for `readLensFolder`, and checks before loading
- * that a model fits in the browser's memory.
+ * a model source for `loadModelFrom` or a lens folder for `readLensFolder` (what a model needs in memory:
+ * memory-estimate.ts).
  */
 import type { LoadableSource } from '../models/load-model.js';
-import { openSafetensors } from '../formats/safetensors.js';
 import { WebFileSystem } from './web-file-system.js';
 import type { WebSource } from './worker-protocol.js';
 
@@ -13,13 +12,6 @@ export const BUILTIN_MODELS: Record<string, LoadableSource> = {
   stories260K: { kind: 'llama2c', checkpoint: 'models/stories260K/stories260K.bin', tokenizer: 'models/stories260K/tok512.bin' },
 };
 export const BUILTIN_LENSES: Record<string, string> = { stories260K: 'lenses/stories260K' };
-
-/**
- * wasm32 stops at 4 GiB and onnxruntime-web copies every input into its heap at each run, so weights are
- * held twice (JavaScript + WASM heap) during a run: a model needs about twice its float32 size plus work space.
- */
-export const BROWSER_MEMORY_LIMIT = 3.5 * 2 ** 30;
-const WORK_SPACE = 256 * 2 ** 20;
 
 export function sourceLabel(s: WebSource): string {
   switch (s.kind) {
@@ -85,32 +77,4 @@ export function lensFolder(fs: WebFileSystem, s: WebSource, base: string, hubEnd
     case 'picked':
       return fs.addPicked(s.folder, s.files);
   }
-}
-
-/**
- * Bytes the model's weights take as float32, read from the safetensors headers only (range requests) or
- * from the llama2.c file size; throws with the numbers when the model cannot fit in a browser tab.
- */
-export async function checkFitsInBrowser(fs: WebFileSystem, source: LoadableSource, headerFs: WebFileSystem): Promise<number> {
-  let floatBytes: number;
-  if (source.kind === 'llama2c') {
-    floatBytes = (await headerFs.open(source.checkpoint)).size;
-  } else {
-    const single = `${source.dir}/model.safetensors`;
-    if (!(await fs.exists(single))) return 0; // sharded or missing: the loader says what is wrong
-    const st = await openSafetensors(headerFs, single);
-    floatBytes = 0;
-    for (const name of st.names()) floatBytes += st.shape(name).reduce((a, b) => a * b, 1) * 4;
-    await st.close();
-  }
-  const need = 2 * floatBytes + WORK_SPACE;
-  if (need > BROWSER_MEMORY_LIMIT) {
-    const gb = (n: number) => (n / 2 ** 30).toFixed(2);
-    throw new Error(
-      `this model has ${gb(floatBytes)} GiB of float32 weights; in a browser tab that needs about ${gb(need)} GiB ` +
-        `(weights held in JavaScript and copied into onnxruntime-web's WebAssembly memory, which stops at 4 GiB). ` +
-        `Use the command line (tuned-lens serve) for this model.`,
-    );
-  }
-  return floatBytes;
 }

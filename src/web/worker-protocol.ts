@@ -3,6 +3,7 @@
  * the viewer server's JSON API (so the page's code is the same either way), plus the web build's own:
  * adding model/lens sources while the page runs, the compute backend, and the download cache.
  */
+import type { MemoryEstimate } from './memory-estimate.js';
 import type { ConfigResponse, PinRequest, PinResponse, ProgressResponse, TrajectoryRequest, TrajectoryResponse } from '../viewer/protocol.js';
 
 /** Where a model or lens comes from in the browser. */
@@ -21,6 +22,8 @@ export interface BackendInfo {
   crossOriginIsolated: boolean;
   /** Why WebGPU is not used, when it is not. */
   webgpuUnavailable: string | null;
+  /** Weights copied into onnxruntime's memory once per session ('resident') or fed at every run ('fed'). */
+  weights: 'resident' | 'fed';
 }
 
 export interface WorkerMethods {
@@ -30,6 +33,10 @@ export interface WorkerMethods {
   pin: [PinRequest, PinResponse];
   addModel: [{ source: WebSource; lens?: WebSource }, { model: number; config: ConfigResponse }];
   backend: [void, BackendInfo];
+  /** What a model will need in memory for prompts of up to `tokens` tokens, read from its headers only. */
+  estimate: [{ source: WebSource; tokens: number }, MemoryEstimate | null];
+  /** onnxruntime-web's WebAssembly heap size (its high-water mark: the heap never shrinks). */
+  heap: [void, { heapBytes: number }];
   cacheInfo: [void, { files: number; bytes: number }];
   clearCache: [void, { files: number; bytes: number }];
 }
@@ -49,4 +56,7 @@ export interface WorkerSettings {
   hubEndpoint: string;
   /** 'auto' (WebGPU when an adapter exists), 'webgpu' or 'wasm'. */
   backend: 'auto' | 'webgpu' | 'wasm';
+  /** 'resident' (default): weights are copied into onnxruntime's heap once per session (ONNX initializers);
+   * 'fed': fed at every run, as onnxruntime-node does (`?weights=fed`, to compare). */
+  weights: 'resident' | 'fed';
 }

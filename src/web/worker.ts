@@ -11,9 +11,14 @@ import { TunedLens } from '../lens/lens.js';
 import { loadModelFrom, type LoadableSource } from '../models/load-model.js';
 import type { LanguageModel } from '../models/language-model.js';
 import { ViewerEngine, RequestError } from '../viewer/engine.js';
-import { checkFitsInBrowser, lensFolder, modelSource, sourceLabel } from './web-sources.js';
+import { lensFolder, modelSource, sourceLabel } from './web-sources.js';
+import { estimateMemory, type MemoryEstimate } from './memory-estimate.js';
 import { WebFileSystem } from './web-file-system.js';
 import type { BackendInfo, WebSource, WorkerMethod, WorkerMethods, WorkerRequest, WorkerResponse, WorkerSettings } from './worker-protocol.js';
+import { heapSize, installHeapMeter } from './heap-meter.js';
+
+// Before onnxruntime-web loads: its heap is a WebAssembly.Memory the meter must see created.
+installHeapMeter();
 
 interface OrtWeb extends OrtModule {
   env: { wasm: { wasmPaths?: string; numThreads?: number; simd?: boolean; proxy?: boolean }; logLevel?: string };
@@ -24,6 +29,7 @@ const query = new URLSearchParams(scope.location.search);
 const settings: WorkerSettings = {
   hubEndpoint: query.get('hub') ?? 'https://huggingface.co',
   backend: (['webgpu', 'wasm'].includes(query.get('backend') ?? '') ? query.get('backend') : 'auto') as WorkerSettings['backend'],
+  weights: query.get('weights') === 'fed' ? 'fed' : 'resident',
 };
 /** The site's root: the worker script sits in it. */
 const siteBase = new URL('./', scope.location.href).href;
@@ -52,13 +58,33 @@ async function chooseBackend(ort: OrtWeb): Promise<BackendInfo> {
       webgpuUnavailable = `WebGPU failed: ${(e as Error).message}`;
     }
   }
-  return { provider: webgpuUnavailable ? 'wasm' : 'webgpu', threads, simd: true, crossOriginIsolated: isolated, webgpuUnavailable };
+  return { provider: webgpuUnavailable ? 'wasm' : 'webgpu', threads, simd: true, crossOriginIsolated: isolated, webgpuUnavailable, weights: settings.weights };
+}
+
+function estimate(source: LoadableSource, label: string, tokens: number): Promise<MemoryEstimate | null> {
+  const deviceMemoryGiB = (scope.navigator as Navigator & { deviceMemory?: number }).deviceMemory;
+  return estimateMemory(fs, headerFs, source, { label, tokens, residentWeights: settings.weights === 'resident', deviceMemoryGiB });
+}
+
+/** Resident weight bytes the runtime may hold (grows with the largest model loaded). */
+let residentBudget = 0;
+
+function weightBytes(model: LanguageModel): number {
+  let bytes = 0;
+  for (const data of new Set([...model.weights.values()].map((t) => t.data))) bytes += data.byteLength; // tied weights once
+  return bytes;
 }
 
 const ready = (async () => {
   const ort = (await import(/* webpackIgnore: true */ new URL('ort/ort.webgpu.min.mjs', siteBase).href)) as OrtWeb;
   const backend = await chooseBackend(ort);
-  const runtime = new Runtime(ort, { executionProviders: backend.provider === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'], fallbackToCpu: false, preallocateOutputs: false });
+  const runtime = new Runtime(ort, {
+    executionProviders: backend.provider === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
+    fallbackToCpu: false,
+    preallocateOutputs: false,
+    residentWeights: settings.weights === 'resident',
+    maxResidentBytes: 0, // raised as models load
+  });
   const engine = new ViewerEngine(
     { models: [] },
     {
@@ -67,8 +93,16 @@ const ready = (async () => {
         const m = modelSources.get(spec);
         if (!m) throw new Error(`unknown model ${spec}`);
         fs.onProgress = (p) => onProgress(p.loaded, p.total ?? undefined, p.file.split('/').pop() ?? p.file);
-        await checkFitsInBrowser(fs, m.source, headerFs);
-        return loadModelFrom(fs, m.source, runtime, m.label);
+        // The page asked first (and said what the model needs); this guards loads that did not ask.
+        const need = await estimate(m.source, m.label, 64);
+        if (need?.refusal) throw new Error(`${m.label} is not loaded: ${need.refusal}`);
+        const model = await loadModelFrom(fs, m.source, runtime, m.label);
+        // Room for one forward session and one lens-rows session (the unembedding again) of the largest model
+        // loaded: a new prompt length releases the older sessions instead of holding another copy.
+        const cfg = model.config;
+        residentBudget = Math.max(residentBudget, weightBytes(model) + (cfg.vocabSize + 2) * cfg.dModel * 4);
+        runtime.setMaxResidentBytes(residentBudget);
+        return model;
       },
       async loadLens(model, spec, onProgress): Promise<TunedLens> {
         const l = lensSources.get(spec);
@@ -120,6 +154,8 @@ const handlers: { [M in WorkerMethod]: Handler<M> } = {
     return { model: addModel(engine, source, lens), config: engine.config() };
   },
   backend: async () => (await ready).backend,
+  heap: async () => heapSize(),
+  estimate: async ({ source, tokens }) => estimate(modelSource(fs, source, siteBase, settings.hubEndpoint), sourceLabel(source), tokens),
   cacheInfo: () => fs.cache.size(),
   clearCache: async () => {
     await fs.cache.clear();

@@ -5,15 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LogitLens, TunedLens, type Lens } from '../../src/lens/lens.js';
+import { LogitLens, type Lens } from '../../src/lens/lens.js';
 import { loadModel } from '../../src/node/load-model.js';
 import { loadTunedLens } from '../../src/node/load-lens.js';
-import { W } from '../../src/models/load-weights.js';
 import { cbeInit, extractCausalBasis } from '../../src/causal/cbe.js';
 import { LensInfluence, rowMean, type HiddenRows } from '../../src/causal/lens-influence.js';
 import { Lbfgs } from '../../src/causal/lbfgs.js';
 import { mat, orthonormalityError, qr } from '../../src/causal/linalg.js';
 import { goldenPath, readGolden } from '../helpers/golden.js';
+import { lensLogProbs64 } from './helpers.js';
 
 interface CbeGolden {
   input_ids: number[][];
@@ -31,34 +31,9 @@ async function layerRows(layer: number, n = 1024): Promise<HiddenRows> {
 
 /** Mean over tokens of KL(p(h) ‖ p(h + v(μ·v − h·v))) for the lens, all in float64 (independent of the graph). */
 function lensInfluence64(lens: Lens, layer: number, rows: HiddenRows, mean: Float32Array, v: Float64Array): number {
-  const model = lens.model;
   const { d } = rows;
-  const head = model.weights.get(W.lmHead)!;
-  const g = model.weights.get(W.finalNormW)!.data;
-  const eps = model.config.norm.eps;
-  const V = head.shape[0]!;
-  const tr = lens instanceof TunedLens ? lens.translators[layer]! : null;
-  const logProbs = (h: Float64Array): Float64Array => {
-    const a = Float64Array.from(h);
-    if (tr) {
-      for (let i = 0; i < d; i++) {
-        let s = tr.bias ? tr.bias.data[i]! : 0;
-        for (let j = 0; j < d; j++) s += tr.weight.data[i * d + j]! * h[j]!;
-        a[i] += s;
-      }
-    }
-    const ms = a.reduce((s, x) => s + x * x, 0) / d;
-    const r = 1 / Math.sqrt(ms + eps);
-    const z = new Float64Array(V);
-    for (let t = 0; t < V; t++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += head.data[t * d + j]! * a[j]! * r * g[j]!;
-      z[t] = s;
-    }
-    const m = Math.max(...z);
-    const lse = m + Math.log(z.reduce((s, x) => s + Math.exp(x - m), 0));
-    return z.map((x) => x - lse);
-  };
+  const V = lens.model.config.vocabSize;
+  const logProbs = (h: Float64Array): Float64Array => lensLogProbs64(lens, layer, h);
   let total = 0;
   const muv = v.reduce((s, x, i) => s + x * mean[i]!, 0);
   for (let t = 0; t < rows.n; t++) {

@@ -9,7 +9,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,9 @@ test('built-in stories260K and its lens: the browser computes what Node computes
   const backend = await page.textContent('#web-backend');
   assert.match(backend!, /WebAssembly, SIMD, 1 thread/);
   assert.match(backend!, /WebGPU/); // why WebGPU is not used
+  assert.match(backend!, /weights resident/);
+  // What the model needs was said before it was loaded.
+  assert.match((await page.textContent('#web-memory'))!, /stories260K needs about [\d.]+ MiB of WebAssembly memory/);
   const lensDir = nodePath.join(site, 'lenses', 'stories260K');
   const node = nodeEngine([STORIES], { [STORIES]: [lensDir] });
   for (const lens of ['logit', 'tuned'] as const) {
@@ -96,7 +99,63 @@ test('built-in stories260K and its lens: the browser computes what Node computes
   await page.click('#run');
   await page.waitForFunction(() => document.querySelectorAll('.panel').length > 0, null, { timeout: 60_000 });
   assert.equal(await page.textContent('#error'), '');
+  // onnxruntime's heap is measured (it starts at 16 MiB and only grows).
+  assert.ok((await heapBytes(page)) >= 16 * 2 ** 20);
+  // HTML export, in the page: the same self-contained page as `tuned-lens plot --out f.html`, which draws the chart offline.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('.panel [data-export="html"]')]);
+  const file = nodePath.join(tmp, 'export.html');
+  await download.saveAs(file);
+  const html = readFileSync(file, 'utf8');
+  assert.match(download.suggestedFilename(), /^tuned-lens-.*\.html$/);
+  assert.match(html, /^<!DOCTYPE html>/);
+  assert.ok(!/<script[^>]+src=/.test(html), 'no external script');
+  const figure = await browser.newPage();
+  await figure.route('**', (route) => route.abort()); // offline: everything is inlined
+  await figure.setContent(html);
+  await figure.waitForFunction(() => document.querySelectorAll('#chart svg path').length > 10, null, { timeout: 30_000 });
+  await figure.close();
+  assert.equal(await page.textContent('#error'), '');
   assert.deepEqual(problems, []);
+  await page.close();
+});
+
+function heapBytes(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const web = (window as unknown as { tunedLensWeb: { callWorker(m: string): Promise<{ heapBytes: number }> } }).tunedLensWeb;
+    return (await web.callWorker('heap')).heapBytes;
+  });
+}
+
+test('a model too large for wasm32 is refused with a message before anything is downloaded (fake safetensors header declaring 8 GiB)', { skip }, async () => {
+  // A GPT-2 folder whose model.safetensors header declares 2^31 float16 elements (8 GiB as float32); the file
+  // is sparse, so it takes no disk, and only its header may be read (range requests).
+  const big = nodePath.join(site, 'big');
+  mkdirSync(big, { recursive: true });
+  const cfg = JSON.parse(readFileSync(nodePath.join(shared, 'golden', 'tiny-random', 'gpt2', 'config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(nodePath.join(big, 'config.json'), JSON.stringify(cfg));
+  const n = 2 ** 31;
+  const header = Buffer.from(JSON.stringify({ 'transformer.wte.weight': { dtype: 'F16', shape: [n / 1024, 1024], data_offsets: [0, 2 * n] } }));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(header.length));
+  const weights = nodePath.join(big, 'model.safetensors');
+  writeFileSync(weights, Buffer.concat([length, header]));
+  truncateSync(weights, 8 + header.length + 2 * n);
+  const { page } = await openPage(plain.url);
+  const seen = plain.requests.length;
+  await page.fill('#web-url', `${plain.url}big/`);
+  await page.click('#web-url-load');
+  await page.waitForFunction(() => /Not loaded/.test(document.getElementById('error')!.textContent ?? ''), null, { timeout: 30_000 });
+  const error = (await page.textContent('#error'))!;
+  assert.match(error, /8\.\d\d GiB of float32 weights/);
+  assert.match(error, /wasm32 memory stops at 4 GiB/);
+  assert.match((await page.textContent('#web-memory'))!, /big needs about 8\.\d\d GiB of WebAssembly memory/);
+  assert.equal(await page.evaluate(() => document.getElementById('model')!.querySelectorAll('option').length), 1, 'not added');
+  const weightRequests = plain.requests.slice(seen).filter((r) => r.includes('/big/model.safetensors'));
+  assert.ok(weightRequests.some((r) => r.startsWith('GET') && r.includes('bytes=')), weightRequests.join('\n'));
+  assert.ok(weightRequests.every((r) => r.startsWith('HEAD') || /bytes=\d+-\d+$/.test(r)), `only the header was read: ${weightRequests.join('\n')}`);
+  // The page still works with the model it has.
+  const req: TrajectoryRequest = { model: 0, lens: 'logit', prompt: PROMPT, topK: 3 };
+  assert.equal((await pageTrajectory(page, req)).grids.length, 1);
   await page.close();
 });
 
@@ -116,6 +175,7 @@ test('cross-origin isolated: WASM threads, same numbers', { skip }, async () => 
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     const threads = Number(/SIMD, (\d+) thread/.exec((await page.textContent('#web-backend'))!)?.[1]);
     assert.ok(threads >= 2, `threads: ${threads}`);
+    assert.match((await page.textContent('#web-backend'))!, /weights resident/);
     const req: TrajectoryRequest = { model: 0, lens: 'logit', prompt: PROMPT, topK: 10 };
     assertSameNumbers(await pageTrajectory(page, req), await nodeEngine([STORIES]).trajectory(req));
     await page.close();

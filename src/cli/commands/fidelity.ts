@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { nodeFileSystem } from '../../node/file-system.js';
 import { provenance, writeResultJson } from '../../node/provenance.js';
-import { openSafetensors } from '../../formats/safetensors.js';
+import { readCausalBases, type CausalBases } from '../../causal/bases-file.js';
 import { LogitLens, type Lens } from '../../lens/lens.js';
 import { causalFidelity, type FidelityLayer } from '../../causal/fidelity.js';
 import { collectHidden, derangement } from '../../causal/sequences.js';
@@ -16,7 +16,7 @@ import { writeBuiltFigure } from '../../viz/render.js';
 import { CliError, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
 import { loadLensForCli } from '../lens-loading.js';
 import { loadSequences } from '../sequence-data.js';
-import { parseMode, parseSeed } from './causal-basis.js';
+import { parseSeed } from './causal-basis.js';
 
 export const FIDELITY_SCHEMA_VERSION = 1;
 
@@ -32,9 +32,6 @@ interface FidelityFlags {
   textField?: string;
 }
 
-interface BasesJson {
-  settings?: { lens_kind?: string; mode?: string; seq_len?: number; layers?: number[] };
-}
 
 export function registerFidelity(program: Command): void {
   program
@@ -51,38 +48,19 @@ export function registerFidelity(program: Command): void {
     .option('--text-field <name>', 'JSON Lines field holding the text', 'text')
     .action(async (f: FidelityFlags) => {
       const fs = nodeFileSystem;
-      const basesJson = fs.join(f.bases, 'bases.json');
       const basesST = fs.join(f.bases, 'bases.safetensors');
-      for (const p of [basesJson, basesST]) if (!(await fs.exists(p))) throw new CliError(`--bases ${f.bases}: ${p} is missing (run tuned-lens causal-basis first)`);
-      let meta: BasesJson;
-      try {
-        meta = JSON.parse(await fs.readText(basesJson)) as BasesJson;
-      } catch (e) {
-        throw new CliError(`${basesJson}: not valid JSON (${(e as Error).message})`);
-      }
-      const kind = meta.settings?.lens_kind;
-      if (kind !== 'logit' && kind !== 'tuned') throw new CliError(`${basesJson}: settings.lens_kind must be "logit" or "tuned", got ${JSON.stringify(kind)}`);
-      const mode = parseMode(String(meta.settings?.mode ?? 'mean'));
-      if (kind === 'tuned' && !f.lens) throw new CliError(`the bases in ${f.bases} were extracted for a tuned lens: give it with --lens`);
       const model = await loadModelForCli(f.model);
-      const lens: Lens = kind === 'tuned' ? await loadLensForCli(model, f.lens!) : new LogitLens(model);
-      const st = await openSafetensors(fs, basesST);
-      const layers: { layer: number; vectors: Float32Array; k: number }[] = [];
+      let bases: CausalBases;
       try {
-        for (const name of st.names()) {
-          const m = /^layers\.(\d+)\.vectors$/.exec(name);
-          if (!m) continue;
-          const t = await st.readFloat32(name);
-          if (t.shape.length !== 2 || t.shape[0] !== model.config.dModel) throw new CliError(`${basesST}: ${name} is [${t.shape.join(', ')}], expected [${model.config.dModel}, k] for ${model.name}`);
-          layers.push({ layer: Number(m[1]), vectors: t.data, k: t.shape[1]! });
-        }
-      } finally {
-        await st.close();
+        bases = await readCausalBases(fs, f.bases, { name: model.name, dModel: model.config.dModel, nLayers: model.nLayers });
+      } catch (e) {
+        throw new CliError(`--bases ${f.bases}: ${(e as Error).message}`, { cause: e });
       }
-      if (layers.length === 0) throw new CliError(`${basesST}: no layers.{i}.vectors tensors`);
-      layers.sort((a, b) => a.layer - b.layer);
-      for (const l of layers) if (l.layer >= model.nLayers) throw new CliError(`${basesST}: layer ${l.layer} does not exist in ${model.name} (${model.nLayers} layers)`);
-      const data = await loadSequences(model, { data: f.data, seqLen: meta.settings?.seq_len, tokens: f.tokens, format: f.format, textField: f.textField });
+      const { lensKind: kind, mode } = bases;
+      if (kind === 'tuned' && !f.lens) throw new CliError(`the bases in ${f.bases} were extracted for a tuned lens: give it with --lens`);
+      const lens: Lens = kind === 'tuned' ? await loadLensForCli(model, f.lens!) : new LogitLens(model);
+      const layers = bases.layers.map((l) => ({ layer: l.layer, vectors: l.vectors, k: l.k }));
+      const data = await loadSequences(model, { data: f.data, seqLen: bases.seqLen ?? undefined, tokens: f.tokens, format: f.format, textField: f.textField });
 
       const bar = new cliProgress.SingleBar({ format: 'fidelity |{bar}| {value}/{total} layers', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 }, cliProgress.Presets.shades_classic);
       const results: FidelityLayer[] = [];

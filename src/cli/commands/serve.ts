@@ -6,6 +6,9 @@ import type { LanguageModel } from '../../models/language-model.js';
 import { DEFAULT_MODEL } from '../../node/load-model.js';
 import { CliError, loadModelForCli, MODEL_OPTION_HELP, parsePositiveInt } from '../common.js';
 import { loadLensForCli } from '../lens-loading.js';
+import { readCausalBases, type CausalBases } from '../../causal/bases-file.js';
+import { nodeFileSystem } from '../../node/file-system.js';
+import { sha256Path } from '../../node/provenance.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -47,14 +50,39 @@ function encodesText(model: LanguageModel): boolean {
 interface Preloaded {
   models: string[];
   lenses: Record<string, string[]>;
-  loaded: Map<string, { model: LanguageModel; lenses: Map<string, TunedLens> }>;
+  loaded: Map<string, { model: LanguageModel; lenses: Map<string, TunedLens>; bases?: CausalBases }>;
+}
+
+/**
+ * Reads and checks `--bases DIR` for a model (hidden size, layers, tensors; a tuned-lens basis needs a tuned
+ * lens for the model). A basis extracted with another lens than the ones served is allowed (the ablation
+ * happens inside the model; the energies and token lists are the other lens's) but is pointed out.
+ */
+async function preloadBases(spec: string, dir: string, model: LanguageModel, lensSpecs: readonly string[]): Promise<CausalBases> {
+  let bases: CausalBases;
+  try {
+    bases = await readCausalBases(nodeFileSystem, dir, { name: model.name, dModel: model.config.dModel, nLayers: model.nLayers });
+  } catch (e) {
+    throw new CliError(`--bases ${dir} (for ${spec}): ${(e as Error).message}`, { cause: e });
+  }
+  if (bases.lensKind === 'tuned') {
+    if (lensSpecs.length === 0) throw new CliError(`--bases ${dir}: the bases were extracted for a tuned lens, but ${spec} is served without one; give it with --lens`);
+    const want = bases.lens?.sha256;
+    if (want) {
+      const have = await Promise.all(lensSpecs.map((l) => sha256Path(l).catch(() => null)));
+      if (!have.includes(want)) {
+        process.stderr.write(`tuned-lens serve: note: the bases in ${dir} were extracted with the tuned lens ${bases.lens!.spec}, which is not among the lenses served for ${spec}; their energies and token lists are that lens's\n`);
+      }
+    }
+  }
+  return bases;
 }
 
 /**
  * Loads and checks every model and lens before the server starts, so a wrong path fails now and not on the
  * first request. Models that cannot tokenize text are left out (the page takes text), with a note.
  */
-async function preload(models: readonly string[], lenses: Record<string, string[]>): Promise<Preloaded> {
+async function preload(models: readonly string[], lenses: Record<string, string[]>, bases: Record<string, string>): Promise<Preloaded> {
   const out: Preloaded = { models: [], lenses: {}, loaded: new Map() };
   for (const spec of models) {
     let model: LanguageModel;
@@ -77,7 +105,8 @@ async function preload(models: readonly string[], lenses: Record<string, string[
     }
     out.models.push(spec);
     if (lenses[spec]) out.lenses[spec] = lenses[spec]!;
-    out.loaded.set(spec, { model, lenses: loadedLenses });
+    const basesDir = bases[spec];
+    out.loaded.set(spec, { model, lenses: loadedLenses, ...(basesDir ? { bases: await preloadBases(spec, basesDir, model, lenses[spec] ?? []) } : {}) });
   }
   if (out.models.length === 0) throw new CliError('no model is left to serve: every --model lacks a tokenizer');
   return out;
@@ -96,9 +125,14 @@ export function registerServe(program: Command): void {
         .argParser(collect)
         .default([], `the lens shipped for the model, if any (${DEFAULT_MODEL} has one)`),
     )
+    .addOption(
+      new Option('--bases <dir>', 'a causal-basis output folder (tuned-lens causal-basis) for the first model, or MODEL=DIR: adds the causal basis panel; repeatable')
+        .argParser(collect)
+        .default([], 'none'),
+    )
     .option('--max-tokens <n>', 'longest prompt accepted, in tokens (the model context length applies anyway)', parsePositiveInt('--max-tokens'))
     .addOption(new Option('--allow-host <name>', 'also accept this name in the Host header (e.g. the DNS name of this machine); repeatable').argParser(collect).default([], 'none'))
-    .action(async (opts: { port: number; host: string; model: string[]; lens: string[]; maxTokens?: number; allowHost: string[] }) => {
+    .action(async (opts: { port: number; host: string; model: string[]; lens: string[]; bases: string[]; maxTokens?: number; allowHost: string[] }) => {
       const models = opts.model.length > 0 ? opts.model : [DEFAULT_MODEL];
       const lenses = assignLenses(models, opts.lens);
       // A model without a --lens gets the tuned lens shipped for it, if the package has one.
@@ -114,13 +148,23 @@ export function registerServe(program: Command): void {
             `(and its CPU). Use --host 127.0.0.1 unless you mean it.\n`,
         );
       }
-      const ready = await preload(models, lenses);
+      const bases: Record<string, string> = {};
+      for (const [m, dirs] of Object.entries(assignLenses(models, opts.bases))) {
+        if (dirs.length > 1) throw new CliError(`--bases: one causal-basis folder per model, got ${dirs.length} for ${m}`);
+        bases[m] = dirs[0]!;
+      }
+      const ready = await preload(models, lenses, bases);
       const loaders = {
         loadModel: async (spec: string) => ready.loaded.get(spec)!.model,
         loadLens: async (model: LanguageModel, spec: string) => {
           const lens = [...ready.loaded.values()].find((e) => e.model === model)?.lenses.get(spec);
           if (!lens) throw new Error(`lens ${spec} was not loaded at startup`);
           return lens;
+        },
+        loadBases: async (model: LanguageModel) => {
+          const b = [...ready.loaded.values()].find((e) => e.model === model)?.bases;
+          if (!b) throw new Error('no causal basis was loaded at startup for this model');
+          return b;
         },
       };
       let server;
@@ -130,6 +174,7 @@ export function registerServe(program: Command): void {
           host: opts.host,
           models: ready.models,
           lenses: ready.lenses,
+          bases: Object.fromEntries(Object.entries(bases).filter(([m]) => ready.models.includes(m))),
           loaders,
           allowHosts: opts.allowHost,
           ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
@@ -140,7 +185,7 @@ export function registerServe(program: Command): void {
         if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new CliError(`cannot bind to ${opts.host}: no such local address`);
         throw e;
       }
-      const offered = ready.models.map((m) => `${m}${lenses[m]?.length ? ` (tuned lens: ${lenses[m]!.join(', ')})` : ' (logit lens only)'}`);
+      const offered = ready.models.map((m) => `${m}${lenses[m]?.length ? ` (tuned lens: ${lenses[m]!.join(', ')})` : ' (logit lens only)'}${bases[m] ? ` (causal basis: ${bases[m]})` : ''}`);
       process.stdout.write(`tuned-lens viewer: ${server.url}\n  models: ${offered.join('; ')}\n  press Ctrl+C to stop\n`);
       // Run until interrupted; then close cleanly so the port is released at once.
       await new Promise<void>((resolve) => {

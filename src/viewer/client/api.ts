@@ -2,8 +2,9 @@
  * The page's calls to the viewer server. Every failure becomes an Error whose message is fit to show
  * the user (the server's own message where it sent one).
  */
-import type { ConfigResponse, ExportRequest, PinRequest, PinResponse, ProgressResponse, TrajectoryRequest, TrajectoryResponse } from '../protocol.js';
+import type { AblationRequest, AblationResponse, BasesResponse, ConfigResponse, ExportRequest, PinRequest, PinResponse, ProgressResponse, TrajectoryRequest, TrajectoryResponse } from '../protocol.js';
 import { buildHeatmapOption } from '../../viz/heatmap-chart.js';
+import { figureHtmlPage } from '../../viz/figure-html.js';
 import { buildViewPanels } from '../grid-modes.js';
 import type { ViewPanel } from '../view-model.js';
 import { echartsLib } from './echarts.js';
@@ -37,6 +38,9 @@ export const fetchConfig = (): Promise<ConfigResponse> => (web ? callWorker('con
 export const fetchProgress = (): Promise<ProgressResponse> => (web ? callWorker('progress') : call('/api/progress'));
 export const fetchTrajectory = (req: TrajectoryRequest): Promise<TrajectoryResponse> => (web ? callWorker('trajectory', req) : call('/api/trajectory', req));
 export const fetchPin = (req: PinRequest): Promise<PinResponse> => (web ? callWorker('pin', req) : call('/api/pin', req));
+// The causal basis panel needs the server (`serve --bases DIR`); the static web build has none.
+export const fetchBases = (): Promise<BasesResponse> => (web ? Promise.resolve({ bases: [] }) : call('/api/bases'));
+export const fetchAblation = (req: AblationRequest): Promise<AblationResponse> => call('/api/ablate', req);
 
 export function saveBlob(blob: Blob, name: string): string {
   const url = URL.createObjectURL(blob);
@@ -51,12 +55,31 @@ export function saveBlob(blob: Blob, name: string): string {
   return name;
 }
 
-/** The web build renders exports in the page: ECharts' SVG renderer, then a canvas for PNG. */
+let echartsBundle: Promise<string> | undefined;
+
+/** The ECharts bundle the page itself loaded (same origin), inlined into HTML exports. */
+function echartsBundleText(): Promise<string> {
+  echartsBundle ??= fetch(document.querySelector<HTMLScriptElement>('script[src$="echarts.min.js"]')?.src ?? 'echarts.min.js').then((res) => {
+    if (!res.ok) throw new Error(`HTML export could not read the chart library (echarts.min.js: HTTP ${res.status})`);
+    return res.text();
+  });
+  echartsBundle.catch(() => (echartsBundle = undefined));
+  return echartsBundle;
+}
+
+/**
+ * Exports rendered in the page (the web build, and views the server cannot redo): ECharts' SVG renderer,
+ * a canvas for PNG, and for HTML the same self-contained page as `tuned-lens plot … --out f.html`.
+ */
 async function exportInPage(req: ExportRequest, drawn?: ViewPanel): Promise<string> {
-  if (req.format === 'html') throw new Error('HTML export of this view needs the command line (tuned-lens plot … --out f.html); use SVG or PNG here.');
   const panel = drawn ?? buildViewPanels(await fetchTrajectory(req), req.view)[req.panel ?? 0];
   if (!panel) throw new Error('no such panel in this view');
   const figure = buildHeatmapOption(panel.data, {});
+  const name = `tuned-lens-${panel.title.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'figure'}`;
+  if (req.format === 'html') {
+    const page = figureHtmlPage(figure, panel.data.title || `${panel.data.statisticName} — tuned lens`, await echartsBundleText());
+    return saveBlob(new Blob([page], { type: 'text/html' }), `${name}.html`);
+  }
   const chart = echartsLib().init(null, null, { renderer: 'svg', ssr: true, width: figure.width, height: figure.height });
   let svg: string;
   try {
@@ -65,7 +88,6 @@ async function exportInPage(req: ExportRequest, drawn?: ViewPanel): Promise<stri
   } finally {
     chart.dispose();
   }
-  const name = `tuned-lens-${panel.title.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'figure'}`;
   if (req.format === 'svg') return saveBlob(new Blob([svg], { type: 'image/svg+xml' }), `${name}.svg`);
   const img = new Image();
   img.src = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));

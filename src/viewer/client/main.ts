@@ -37,6 +37,7 @@ import { renderRangeMessage } from './range-brush.js';
 import { initSideLayout } from './side-layout.js';
 import { PinView, type Pin } from './pin-chart.js';
 import { renderCellView } from './side-panel.js';
+import { CausalPanel } from './causal-panel.js';
 import { showMatchingCells } from './cell-links.js';
 import { renderColourControls, scaleKeysOnScreen } from './colour-controls.js';
 import { initDataTools } from './data-tools.js';
@@ -101,6 +102,8 @@ let draws = 0;
 let target: { key: string; colouring: TargetColouring } | null = null;
 /** Pin answers for typed tokens, per "request key # typed token". */
 const typedPinCache = new Map<string, Promise<PinResponse>>();
+/** The causal basis panel (server started with --bases); none in the static web build. */
+let causal: CausalPanel | null = null;
 
 /** Without a kept cell, the pin chart previews the hovered position; a token hovered in the top-k list is previewed too. */
 let hoverPos: number | null = null;
@@ -398,6 +401,7 @@ function draw(): void {
   }
   showNotice(viewNotice());
   showRange(state.view.from, state.view.to);
+  causal?.update(current.req, state.view);
   // A counter of finished draws: lets tests (and curious users) wait for the page to settle.
   document.body.dataset.ready = String(++draws);
   renderPins();
@@ -643,6 +647,10 @@ async function init(): Promise<void> {
     previewSoon(b ? Number(b.dataset.tokenId) : null);
   });
   el.topLists.addEventListener('mouseleave', () => previewSoon(null));
+  if (!isWebBuild()) {
+    causal = new CausalPanel({ withProgress, showError });
+    await causal.init();
+  }
 
   el.form.addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -28,6 +28,12 @@ function pickedFolder(files: File[]): WebSource {
   return { kind: 'picked', folder, files: flat.map((f) => ({ name: f.name, blob: f })) };
 }
 
+/** Tokens the prompt box's text can be at most (a byte-level tokenizer's count), at least 64: activations are estimated for it. */
+function promptTokensBound(): number {
+  const prompt = (document.getElementById('prompt') as HTMLTextAreaElement | null)?.value ?? '';
+  return Math.max(64, new TextEncoder().encode(prompt).length + 1);
+}
+
 export interface WebSourcesHooks {
   /** Called with the new configuration and the index of the model just added. */
   onConfig(config: ConfigResponse, model: number): void;
@@ -36,10 +42,13 @@ export interface WebSourcesHooks {
 }
 
 export async function initWebSources(hooks: WebSourcesHooks): Promise<void> {
+  // For tests and the browser benchmark: the worker's calls (heap size, memory estimates).
+  (window as unknown as { tunedLensWeb: unknown }).tunedLensWeb = { callWorker };
   const bar = byId<HTMLElement>('web-sources');
   bar.hidden = false;
   const backendEl = byId<HTMLElement>('web-backend');
   const cacheEl = byId<HTMLElement>('web-cache');
+  const memoryEl = byId<HTMLElement>('web-memory');
   const hubInput = byId<HTMLInputElement>('web-hub-id');
   const urlInput = byId<HTMLInputElement>('web-url');
   const lensUrlInput = byId<HTMLInputElement>('web-lens-url');
@@ -52,9 +61,19 @@ export async function initWebSources(hooks: WebSourcesHooks): Promise<void> {
     cacheEl.textContent = c.files === 0 ? 'Download cache: empty' : `Download cache: ${c.files} files, ${mb(c.bytes)}`;
   };
 
+  /** Says what the model will need before loading it; false (with the reason shown) when it cannot fit. */
+  const fits = async (source: WebSource): Promise<boolean> => {
+    const need = await callWorker('estimate', { source, tokens: promptTokensBound() });
+    memoryEl.textContent = need ? `Memory: ${need.summary}.` : '';
+    memoryEl.dataset.refused = need?.refusal ? 'true' : 'false';
+    if (need?.refusal) hooks.showError(`Not loaded: ${need.refusal}`);
+    return !need?.refusal;
+  };
+
   const add = async (source: WebSource, lens?: WebSource) => {
     hooks.showError(null);
     try {
+      if (!(await fits(source))) return;
       const { model, config } = await hooks.withProgress('Adding model', callWorker('addModel', { source, lens: lens ?? pendingLens }));
       pendingLens = undefined;
       hooks.onConfig(config, model);
@@ -107,12 +126,15 @@ export async function initWebSources(hooks: WebSourcesHooks): Promise<void> {
 
   const backend = await callWorker('backend');
   backendEl.textContent =
-    backend.provider === 'webgpu'
+    (backend.provider === 'webgpu'
       ? 'Compute: WebGPU (in this browser, no server)'
-      : `Compute: WebAssembly, SIMD, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}${backend.crossOriginIsolated ? '' : ' (not cross-origin isolated)'} — ${backend.webgpuUnavailable ?? ''}`;
+      : `Compute: WebAssembly, SIMD, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}${backend.crossOriginIsolated ? '' : ' (not cross-origin isolated)'} — ${backend.webgpuUnavailable ?? ''}`) +
+    (backend.weights === 'resident' ? '; weights resident in its memory' : '; weights fed at every run');
   backendEl.dataset.provider = backend.provider;
   await refreshCache();
   // Built in, so the page works offline on first load.
-  const { model, config } = await callWorker('addModel', { source: { kind: 'builtin', name: 'stories260K' }, lens: { kind: 'builtin', name: 'stories260K' } });
+  const builtin: WebSource = { kind: 'builtin', name: 'stories260K' };
+  if (!(await fits(builtin))) return;
+  const { model, config } = await callWorker('addModel', { source: builtin, lens: { kind: 'builtin', name: 'stories260K' } });
   hooks.onConfig(config, model);
 }
