@@ -1,7 +1,7 @@
 /**
  * Per-op time shares from onnxruntime's own profiler (immune to how busy the machine is, unlike wall
  * clock): `node --import tsx bench/profile.ts [forward|trajectory|train] [T]` on the GPT-2-small-shaped
- * checkpoint. Prints, per ONNX op type, the share of kernel time and the number of kernel calls, plus the
+ * checkpoint (`train-stories`: 10 steps of the stories260K reference recipe). Prints, per ONNX op type, the share of kernel time and the number of kernel calls, plus the
  * kernel time against the session's whole run time (the rest is onnxruntime's own overhead).
  */
 import { readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -26,7 +26,8 @@ const dir = join(import.meta.dirname, 'out', 'profile');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const runtime = createRuntime({ sessionOptions: { enableProfiling: true, profileFilePrefix: join(dir, workload) } });
-const model = await loadModel(await makeGpt2Small(), { runtime });
+const stories = workload === 'train-stories';
+const model = await loadModel(stories ? 'stories260K' : await makeGpt2Small(), { runtime });
 const ids = [Array.from({ length: T }, (_, i) => (i * 7919 + 13) % model.config.vocabSize)];
 
 if (workload === 'forward') {
@@ -39,7 +40,14 @@ if (workload === 'forward') {
     numSteps: 1, tokensPerStep: T, seqLen: T, microBatchSize: 1, optimizer: { kind: 'sgd', lrScale: 1, momentum: 0.9, weightDecay: 1e-3 },
     warmupSteps: 0, loss: 'kl', biasOnly: false, maxGradNorm: 1, checkpointEvery: 0, checkpointDir: null,
   });
-} else throw new Error(`unknown workload ${workload}: forward | trajectory | train`);
+} else if (stories) {
+  // The stories260K reference recipe's shapes (3 sequences of 256 per step), 10 steps.
+  const chunks = Array.from({ length: 30 }, (_, k) => Array.from({ length: 256 }, (_, i) => (i * 7919 + k * 104729) % model.config.vocabSize));
+  await trainLens(TunedLens.identity(model), chunks, {
+    numSteps: 10, tokensPerStep: 768, seqLen: 256, microBatchSize: 3, optimizer: { kind: 'sgd', lrScale: 1, momentum: 0.9, weightDecay: 1e-3 },
+    warmupSteps: 0, loss: 'kl', biasOnly: false, maxGradNorm: 1, checkpointEvery: 0, checkpointDir: null,
+  });
+} else throw new Error(`unknown workload ${workload}: forward | trajectory | train | train-stories`);
 // Sessions write their profile when profiling ends; releasing them does it for every cached session.
 await runtime.releaseAll();
 

@@ -40,6 +40,20 @@ interface View {
   act?: (page: Page) => Promise<void>;
   /** The whole page rather than the window. */
   fullPage?: boolean;
+  /** Emulates prefers-color-scheme: dark. */
+  dark?: boolean;
+  /** Only with `--bases DIR` (a causal-basis output for stories260K and the built-in lens). */
+  needsBases?: boolean;
+}
+
+/** Opens the causal basis panel at its second layer and ablates direction 0. */
+async function ablateFirstDirection(page: Page): Promise<void> {
+  await page.waitForSelector('#causal:not([hidden])', { timeout: 30_000 });
+  const layers = await page.locator('#causal-layer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  await page.selectOption('#causal-layer', layers[Math.min(2, layers.length - 1)]!);
+  await page.locator('#causal-directions tbody tr').first().locator('button').click();
+  await page.waitForSelector('#causal-result[data-ready]', { timeout: 60_000 });
+  await page.waitForTimeout(300);
 }
 
 const long = { prompt: LONG_PROMPT };
@@ -77,6 +91,11 @@ const VIEWS: View[] = [
   { name: 'pin-chart', what: 'A kept cell and pinned tokens: the pin chart fits the window at 1280×800.', query: PIN_QUERY },
   { name: 'pin-preview', what: 'Hovering a token in the top-k list previews its line (grey, dotted) in the pin chart before it is pinned.', query: PIN_QUERY, act: (p) => hoverListToken(p, 4) },
   { name: 'long-prompt-800', what: 'The long prompt in an 800 px window: title and colour bar on screen, the side panel a drawer.', query: { ...long, lens: 'compare' }, width: 800, height: 800, act: (p) => hoverCell(p, 0, 5, 2) },
+  { name: 'depth', what: 'Prediction depth as a grid mode: settled cells coloured by depth (warm = deep), the depth over each column.', query: { ...short, lens: 'tuned', mode: 'depth' }, act: (p) => hoverCell(p, 0, 5, 3) },
+  { name: 'layer-differences', what: 'First-order layer differences: KL between each row and the row below, labelled with the token that rose most.', query: { ...short, lens: 'tuned', mode: 'delta' } },
+  { name: 'sublayer', what: 'Sub-layer reads: the logit lens after each block\'s attention (ℓ.attn) between the block outputs.', query: { ...short, lens: 'logit', mode: 'sublayer' } },
+  { name: 'dark-mode', what: 'Dark mode (follows prefers-color-scheme; the header button overrides it), lenses side by side.', query: { ...short, lens: 'compare' }, width: 1600, height: 930, dark: true, act: (p) => hoverCell(p, 0, 5, 3) },
+  { name: 'causal-panel', what: 'The causal basis panel (`serve --bases DIR`): a layer\'s directions with energies and ±v tokens; direction 0 of layer 2 ablated inside the model, with KL(original ‖ ablated) per cell.', query: { ...short, lens: 'tuned' }, needsBases: true, fullPage: true, act: ablateFirstDirection },
   { name: 'narrow-window', what: 'A 700 px window: the side panel is a drawer at the bottom that stays in view while hovering.', query: { ...long, lens: 'tuned' }, width: 700, height: 800, act: (p) => hoverCell(p, 0, 4, 3) },
 ];
 
@@ -97,8 +116,10 @@ async function main(): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set TUNED_LENS_CHROMIUM)`);
   mkdirSync(out, { recursive: true });
 
+  const basesArg = args.indexOf('--bases');
+  const bases = basesArg >= 0 ? nodePath.resolve(args[basesArg + 1]!) : null;
   const lens = bundledLensFor('stories260K');
-  const server = await startViewer({ port: 0, models: ['stories260K'], lenses: lens ? { stories260K: [lens] } : {} });
+  const server = await startViewer({ port: 0, models: ['stories260K'], lenses: lens ? { stories260K: [lens] } : {}, ...(bases ? { bases: { stories260K: bases } } : {}) });
   const profile = mkdtempSync(nodePath.join(tmpdir(), 'tuned-lens-screenshots-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 800 } });
   const problems: string[] = [];
@@ -115,6 +136,11 @@ async function main(): Promise<void> {
     const written: View[] = [];
     for (const view of VIEWS) {
       if (only && !only.has(view.name)) continue;
+      if (view.needsBases && !bases) {
+        console.log(`${view.name}: skipped (needs --bases DIR)`);
+        continue;
+      }
+      await page.emulateMedia({ colorScheme: view.dark ? 'dark' : 'light' });
       await page.setViewportSize({ width: view.width ?? 1280, height: view.height ?? 800 });
       await page.goto(`${server.url}?${new URLSearchParams(view.query).toString()}`);
       await settle(page);

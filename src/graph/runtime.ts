@@ -54,8 +54,9 @@ export interface RuntimeOptions {
 /** Per-graph compile options. */
 export interface CompileOptions {
   /**
-   * Give this graph's session onnxruntime's CPU memory arena (default: off, see `compile`). For a graph run
-   * many times with the same shapes on the main thread (an optimiser's objective): without the arena every
+   * Give this graph's session onnxruntime's CPU memory arena, or not (default: the runtime's rule in `compile`,
+   * arena for small graphs only). For a graph of any size run many times with the same shapes on the main
+   * thread (an optimiser's objective): without the arena every
    * run mallocs and frees its intermediates, glibc serves them from the main heap once its mmap threshold has
    * risen, and the heap fragments — causal-basis on stories260K (blocks of 2048 tokens × vocab 512, thousands
    * of runs) peaked at 2–12 GB RSS in some runs and ~370 MB in others. With the arena the intermediates are
@@ -171,9 +172,11 @@ export class CompiledGraph {
 
   /**
    * Runs the graph. Feeds the graph does not take are ignored, so callers can pass one record of
-   * everything (weights, batch inputs, lens parameters) to any graph built from it.
+   * everything (weights, batch inputs, lens parameters) to any graph built from it. `into` optionally
+   * gives arrays for some outputs to be written into (e.g. views into a larger result being assembled,
+   * so no block-sized copy is held): each must have the output's type and element count.
    */
-  async run(feeds: Record<string, HostArray | HostData>): Promise<Record<string, HostArray>> {
+  async run(feeds: Record<string, HostArray | HostData>, into: Record<string, HostData> = {}): Promise<Record<string, HostArray>> {
     const ortFeeds: Record<string, Tensor> = {};
     for (const [name, spec] of this.inputs) {
       const f = feeds[name];
@@ -189,10 +192,16 @@ export class CompiledGraph {
     // computes in WebAssembly memory and returns its own tensors instead (preallocateOutputs: false).
     const out: Record<string, HostArray> = {};
     const fetches: Record<string, Tensor> = {};
+    for (const [name, data] of Object.entries(into)) {
+      const spec = this.outputs.get(name);
+      if (!spec) throw new Error(`the graph has no output '${name}' to write into`);
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      if (!expectedArray(spec.dtype, data) || data.length !== n) throw new Error(`output '${name}' is ${spec.dtype} [${spec.shape.join(', ')}]; the array given to write it into is a ${data.constructor.name} of ${data.length} elements`);
+    }
     if (this.preallocateOutputs) {
       for (const name of this.outputNames) {
         const spec = this.outputs.get(name)!;
-        const data = allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
+        const data = into[name] ?? allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
         fetches[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
         out[name] = { data, shape: [...spec.shape] };
       }
@@ -209,7 +218,12 @@ export class CompiledGraph {
         throw new Error(`onnxruntime failed running the graph computing ${describeOutputs(this.outputs.keys())}: ${firstLine(e)}`, { cause: e });
       });
       if (!this.preallocateOutputs) {
-        for (const name of this.outputNames) out[name] = { data: results[name]!.data as HostData, shape: [...this.outputs.get(name)!.shape] };
+        for (const name of this.outputNames) {
+          const data = results[name]!.data as HostData;
+          const target = into[name];
+          if (target) (target as Float32Array).set(data as Float32Array);
+          out[name] = { data: target ?? data, shape: [...this.outputs.get(name)!.shape] };
+        }
       }
     } finally {
       this.inFlight--;
@@ -280,8 +294,7 @@ export class Runtime {
     const model = lowerToOnnx(outputs);
     const resident = this.options.residentWeights ? makeWeightsResident(model, Object.values(outputs)[0]!.graph.fixedInputData) : null;
     const bytes = encodeOnnxModel(model);
-    const arena = compileOptions.memoryArena ?? false;
-    const key = `${fnv1a(bytes)}${arena ? ':arena' : ''}`;
+    const key = `${fnv1a(bytes)}${compileOptions.memoryArena === undefined ? '' : `:arena=${compileOptions.memoryArena}`}`;
     const hit = this.cache.get(key);
     if (hit) {
       this.admit(key, hit); // refreshes its LRU position
@@ -289,13 +302,17 @@ export class Runtime {
     }
     const inputs = new Map(model.inputs.map((i) => [i.name, { dtype: i.dtype as DType, shape: i.dims }]));
     const outputSpecs = new Map(model.outputs.map((o) => [o.name, { dtype: o.dtype as DType, shape: o.dims }]));
+    const small = matmulFlops(Object.values(outputs)) < SMALL_GRAPH_FLOPS;
     const opts: InferenceSession.SessionOptions = {
       ...this.options.sessionOptions,
       executionProviders: this.options.executionProviders,
       graphOptimizationLevel: 'all',
-      // Without the arena, memory is returned after each run instead of being pooled at its peak
-      // (GPT-2-small forward at 1024 tokens: peak RSS 1141 MB instead of 1393 MB). See CompileOptions.memoryArena.
-      enableCpuMemArena: arena,
+      // Large graphs run without the arena, so memory is returned after each run instead of being pooled
+      // at its peak (GPT-2-small forward at 1024 tokens: peak RSS 1141 MB instead of 1393 MB). Small graphs
+      // keep it: run after run they would otherwise map and fault in fresh pages for every intermediate
+      // (stories260K training, 50 steps: 0.48–0.53 s system time with it, 0.75–1.10 s without, and a
+      // lower peak RSS, 214 MB against 229–317 MB). A graph may ask for either (CompileOptions.memoryArena).
+      enableCpuMemArena: compileOptions.memoryArena ?? this.options.sessionOptions?.enableCpuMemArena ?? small,
     };
     if (resident?.files.length) {
       opts.externalData = resident.files;
@@ -304,7 +321,7 @@ export class Runtime {
       opts.extra = { ...opts.extra, session: { ...(opts.extra as { session?: object } | undefined)?.session, disable_prepacking: '1' } };
       this.residentBytes.set(key, resident.bytes);
     }
-    const threads = this.options.intraOpNumThreads ?? (matmulFlops(Object.values(outputs)) < SMALL_GRAPH_FLOPS ? 1 : undefined);
+    const threads = this.options.intraOpNumThreads ?? (small ? 1 : undefined);
     if (threads) opts.intraOpNumThreads = threads;
     const failed = (e: unknown): Error =>
       new Error(`onnxruntime could not compile the graph computing ${describeOutputs(outputSpecs.keys())} (${model.nodes.length} nodes): ${firstLine(e)}`, { cause: e });

@@ -138,12 +138,13 @@ export class LanguageModel {
 
   /**
    * Logits, every hidden state (HF indexing) and the residual before the final norm; options as in `buildGraph`.
-   * Logits larger than `logitBlockBytes` (default 32 MB) are computed by a second graph over blocks of
-   * positions, so the only vocabulary-sized array is the returned one (GPT-2-small at 1024 tokens: peak
-   * RSS 1146 → under 2× the checkpoint; in one graph onnxruntime holds a second [T, vocab] buffer).
+   * Logits larger than `logitBlockBytes` (default 8 MB) are computed by a second graph over blocks of
+   * positions, so the only vocabulary-sized array is the returned one (in one graph onnxruntime holds a
+   * second [T, vocab] buffer). GPT-2-small at 1024 tokens, peak RSS of the whole process (checkpoint 475
+   * MiB): one graph 1146 MiB, 32 MB blocks 970–978, 8 MB blocks 880–893 = 1.85–1.88× (docs/benchmarks.md).
    */
   async forward(batch: Batch, options: Omit<ForwardOptions, 'logits'> & { logitBlockBytes?: number } = {}): Promise<ForwardResult> {
-    const { logitBlockBytes = 32 * 2 ** 20, ...forwardOptions } = options;
+    const { logitBlockBytes = 8 * 2 ** 20, ...forwardOptions } = options;
     const [B, T] = batchShape(batch);
     const V = this.config.vocabSize;
     const blocks = Math.min(T, Math.ceil((B * T * V * 4) / logitBlockBytes));
@@ -171,8 +172,12 @@ export class LanguageModel {
       const n = Math.min(size, T - start);
       block.fill(0);
       for (let b = 0; b < B; b++) block.set(src.subarray((b * T + start) * d, (b * T + start + n) * d), b * size * d);
-      const out = (await compiled.run({ ...weights.feeds(), normed: block })).logits!.data as Float32Array;
-      for (let b = 0; b < B; b++) logits.set(out.subarray(b * size * V, (b * size + n) * V), (b * T + start) * V);
+      // With one sequence, a whole block's logits are a contiguous range of the result: onnxruntime writes
+      // them there directly, so no block-sized buffer is allocated or copied.
+      const direct = B === 1 && n === size;
+      const into: Record<string, Float32Array> = direct ? { logits: logits.subarray(start * V, (start + size) * V) } : {};
+      const out = (await compiled.run({ ...weights.feeds(), normed: block }, into)).logits!.data as Float32Array;
+      if (!direct) for (let b = 0; b < B; b++) logits.set(out.subarray(b * size * V, (b * size + n) * V), (b * T + start) * V);
     }
     return { data: logits, shape: [B, T, V] };
   }

@@ -11,7 +11,7 @@ import type { Lens } from '../lens/lens.js';
 import { allRows, reduceLensRows, scatterBlock, type HiddenStates, type RowReduction } from '../lens/rows.js';
 import { batchShape, type Batch } from '../models/position-inputs.js';
 import type { ForwardOptions } from '../models/interventions.js';
-import { jsOf, klOf, rowStatistics, tvOf } from './row-statistics.js';
+import { jsOf, klOf, largestChangesOf, mergeLargestChanges, rowStatistics, tvOf } from './row-statistics.js';
 
 /** Additive logit mask that forbids a token (the reference uses −finfo.max). */
 const FORBIDDEN = -3.4e38;
@@ -70,8 +70,12 @@ export interface TrajectoryData {
   logProbDiff: Float32Array | null;
   topIds: Int32Array;
   topProbs: Float32Array;
-  /** Row-by-row distances to `compareWith` (self ‖ other), when given. */
-  comparison: { kl: Float32Array; js: Float32Array; tv: Float32Array } | null;
+  /**
+   * Row-by-row distances to `compareWith` (self ‖ other), when given, and per cell the top-k tokens whose
+   * probability changed most, |p_self − p_other| largest first: `changes` is the signed p_self − p_other
+   * ([rows][batch][positions][k], like topIds), as the reference labels comparison cells.
+   */
+  comparison: { kl: Float32Array; js: Float32Array; tv: Float32Array; changeIds?: Int32Array; changes?: Float32Array } | null;
 }
 
 function defaultTargets(ids: number[][]): number[][] {
@@ -126,6 +130,9 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
         outputs.cmp_kl = klOf(logp, otherLogp);
         outputs.cmp_js = jsOf(logp, otherLogp);
         outputs.cmp_tv = tvOf(logp, otherLogp);
+        const moved = largestChangesOf(logp, otherLogp, K);
+        [outputs.cmp_rise, outputs.cmp_rise_ids] = moved.rise;
+        [outputs.cmp_fall, outputs.cmp_fall_ids] = moved.fall;
       }
       return outputs;
     },
@@ -149,6 +156,8 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
     entropy: new Float32Array(cell), maxProb: new Float32Array(cell), forwardKl: new Float32Array(cell), targetLogp: new Float32Array(cell), rank: new Float32Array(cell),
     anti: antiTargets ? new Float32Array(cell) : null, topProbs: new Float32Array(cell * K), topIds: new Int32Array(cell * K),
     kl: other ? new Float32Array(cell) : null, js: other ? new Float32Array(cell) : null, tv: other ? new Float32Array(cell) : null,
+    rise: other ? new Float32Array(cell * K) : null, riseIds: other ? new Int32Array(cell * K) : null,
+    fall: other ? new Float32Array(cell * K) : null, fallIds: other ? new Int32Array(cell * K) : null,
   };
   await reduceLensRows(
     model,
@@ -168,6 +177,10 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
         put(res.kl!, 'cmp_kl');
         put(res.js!, 'cmp_js');
         put(res.tv!, 'cmp_tv');
+        put(res.rise!, 'cmp_rise', K);
+        put(res.riseIds!, 'cmp_rise_ids', K);
+        put(res.fall!, 'cmp_fall', K);
+        put(res.fallIds!, 'cmp_fall_ids', K);
       }
     },
     { feeds, blockBytes: options.blockBytes, onProgress: options.onProgress, hidden: options.hiddenStates ? await options.hiddenStates(runBatch) : undefined, forward: options.forward },
@@ -178,6 +191,12 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
     for (const k of ['entropy', 'maxProb', 'forwardKl', 'targetLogp', 'rank', 'anti', 'kl', 'js', 'tv'] as const) if (res[k]) res[k] = trim(res[k]);
     res.topProbs = trim(res.topProbs, K);
     res.topIds = trim(res.topIds, K);
+    if (other) {
+      res.rise = trim(res.rise!, K);
+      res.riseIds = trim(res.riseIds!, K);
+      res.fall = trim(res.fall!, K);
+      res.fallIds = trim(res.fallIds!, K);
+    }
   }
 
   // Blank the cells whose position has no target.
@@ -212,6 +231,11 @@ export async function computeTrajectory(lens: Lens, batch: Batch, options: Traje
     logProbDiff,
     topIds: res.topIds,
     topProbs: res.topProbs,
-    comparison: other ? { kl: res.kl!, js: res.js!, tv: res.tv! } : null,
+    comparison: other ? { kl: res.kl!, js: res.js!, tv: res.tv!, ...changesOf(res.rise!, res.riseIds!, res.fall!, res.fallIds!, K) } : null,
   };
+}
+
+function changesOf(rise: Float32Array, riseIds: Int32Array, fall: Float32Array, fallIds: Int32Array, k: number): { changeIds: Int32Array; changes: Float32Array } {
+  const { ids, changes } = mergeLargestChanges({ values: rise, ids: riseIds }, { values: fall, ids: fallIds }, k);
+  return { changeIds: ids, changes };
 }

@@ -85,3 +85,44 @@ export function rowStatistics(inp: RowStatInputs): RowStatValues {
   }
   return out;
 }
+
+/**
+ * The k tokens whose probability rose most and the k whose probability fell most from q to p, as two
+ * top-k's of p − q and q − p ([..., k] values and int64 ids). The k largest |p − q| are among these 2k,
+ * so `mergeLargestChanges` picks them exactly on the host, with no vocab-sized array leaving the graph.
+ */
+export function largestChangesOf(logp: Value, logq: Value, k: number): { rise: [Value, Value]; fall: [Value, Value] } {
+  const d = op.sub(op.exp(logp), op.exp(logq));
+  return { rise: op.topK(d, k), fall: op.topK(op.neg(d), k) };
+}
+
+/**
+ * Per cell, the k tokens with the largest |p − q|, largest first, from `largestChangesOf`'s outputs
+ * (flat [cells × k] each): signed changes p − q and their ids. A token in both lists (only possible
+ * with a zero change) is kept once.
+ */
+export function mergeLargestChanges(
+  rise: { values: ArrayLike<number>; ids: ArrayLike<number> },
+  fall: { values: ArrayLike<number>; ids: ArrayLike<number> },
+  k: number,
+): { ids: Int32Array; changes: Float32Array } {
+  const cells = rise.values.length / k;
+  const ids = new Int32Array(cells * k);
+  const changes = new Float32Array(cells * k);
+  for (let c = 0; c < cells; c++) {
+    let i = 0;
+    let j = 0;
+    const seen = new Set<number>();
+    for (let n = 0; n < k; ) {
+      const takeRise = j >= k || (i < k && rise.values[c * k + i]! >= fall.values[c * k + j]!);
+      const id = takeRise ? rise.ids[c * k + i]! : fall.ids[c * k + j]!;
+      const change = takeRise ? rise.values[c * k + i++]! : -fall.values[c * k + j++]!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      ids[c * k + n] = id;
+      changes[c * k + n] = change;
+      n++;
+    }
+  }
+  return { ids, changes };
+}

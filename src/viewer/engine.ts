@@ -16,7 +16,7 @@ import { midBlockResidualUnavailable } from '../models/blocks.js';
 import { computeTrajectory, type TrajectoryData } from '../trajectory/compute.js';
 import { computeLayerDifferences, type LayerDifferences } from '../trajectory/layer-differences.js';
 import { computeSublayerTrajectory } from '../trajectory/sublayer.js';
-import { jsOf, klOf, tvOf } from '../trajectory/row-statistics.js';
+import { jsOf, klOf, largestChangesOf, mergeLargestChanges, tvOf } from '../trajectory/row-statistics.js';
 import { lookupToken, TokenLookupError } from './token-lookup.js';
 import {
   GRID_MODES,
@@ -465,7 +465,7 @@ export class ViewerEngine {
         this.stepTo(`Computing the ${name} on prompt B`);
         grids.push(toGrid(await computeTrajectory(lens, { ids: [idsB!] }, { onProgress: this.blockProgress, topK }), 1, 'prompt B'));
         this.stepTo('Comparing prompt A with prompt B');
-        distance = await promptDistances(lens, idsA!, idsB!);
+        distance = await promptDistances(lens, idsA!, idsB!, { topK });
       } else if (tuned && (req.lens === 'compare' || req.lens === 'diff')) {
         this.stepTo('Computing the logit lens');
         grids.push(toGrid(await computeTrajectory(logit, { ids: [idsA!] }, { onProgress: this.blockProgress, topK }), 0, 'logit lens'));
@@ -474,7 +474,10 @@ export class ViewerEngine {
         const data = await computeTrajectory(tuned, { ids: [idsA!] }, { onProgress: this.blockProgress, topK, compareWith: logit });
         grids.push(toGrid(data, 0, 'tuned lens'));
         const c = data.comparison!;
-        distance = { self: 1, other: 0, kind: 'lens', rows: data.rows, positions: data.positions, kl: compact(c.kl), js: compact(c.js), tv: compact(c.tv) };
+        distance = {
+          self: 1, other: 0, kind: 'lens', rows: data.rows, positions: data.positions, kl: compact(c.kl), js: compact(c.js), tv: compact(c.tv),
+          changeK: data.topK, changeIds: Array.from(c.changeIds!), changes: compact(c.changes!) as number[],
+        };
       } else {
         const lens: Lens = tuned ?? logit;
         this.stepTo(`Computing the ${lens.kind} lens`);
@@ -483,6 +486,7 @@ export class ViewerEngine {
 
       const pieces: Record<string, string> = {};
       for (const g of grids) for (const id of [...g.inputIds, ...g.topIds]) if (!(id in pieces)) pieces[id] = model.tokenizer.idToPiece(id);
+      for (const id of distance?.changeIds ?? []) if (!(id in pieces)) pieces[id] = model.tokenizer.idToPiece(id);
       const resp: TrajectoryResponse = {
         model: this.modelInfo(req.model, model),
         lens: req.lens,
@@ -713,25 +717,33 @@ function toLayerDelta(d: LayerDifferences): LayerDeltaPayload {
  * later tokens) form a batch of two, and the distances are a reduction of the lens-rows engine, so
  * memory is bounded by the block of positions.
  */
-export async function promptDistances(lens: Lens, a: number[], b: number[], options: { blockBytes?: number; hidden?: HiddenStates } = {}): Promise<DistancePayload> {
+export async function promptDistances(lens: Lens, a: number[], b: number[], options: { blockBytes?: number; hidden?: HiddenStates; topK?: number } = {}): Promise<DistancePayload> {
   const model = lens.model;
   const T = Math.min(a.length, b.length);
   const L = model.nLayers;
   const R = L + 1;
+  const K = Math.min(options.topK ?? DEFAULT_TOP_K, model.config.vocabSize);
   const res = { kl: new Float32Array(R * T), js: new Float32Array(R * T), tv: new Float32Array(R * T) };
+  const moved = { rise: new Float32Array(R * T * K), riseIds: new Int32Array(R * T * K), fall: new Float32Array(R * T * K), fallIds: new Int32Array(R * T * K) };
   const reduction: RowReduction = {
     rowsPerBlock: R,
     build: (block) => {
       const logp = op.logSoftmax(block.logits(lens, allRows(L))); // [R, 2, tb, V]
       const pa = op.slice(logp, 1, 0, 1);
       const pb = op.slice(logp, 1, 1, 2);
-      return { kl: klOf(pa, pb), js: jsOf(pa, pb), tv: tvOf(pa, pb) }; // [R, 1, tb] each
+      const { rise, fall } = largestChangesOf(pa, pb, K); // [R, 1, tb, K] each
+      return { kl: klOf(pa, pb), js: jsOf(pa, pb), tv: tvOf(pa, pb), rise: rise[0], riseIds: rise[1], fall: fall[0], fallIds: fall[1] }; // [R, 1, tb] each
     },
   };
   await reduceLensRows(model, { ids: [a.slice(0, T), b.slice(0, T)] }, reduction, (out, w) => {
     for (const k of ['kl', 'js', 'tv'] as const) scatterBlock(res[k], out[k]!.data, w, R, 1, T);
-  }, options);
-  return { self: 0, other: 1, kind: 'prompt', rows: R, positions: T, kl: compact(res.kl), js: compact(res.js), tv: compact(res.tv) };
+    for (const k of ['rise', 'riseIds', 'fall', 'fallIds'] as const) scatterBlock(moved[k], out[k]!.data, w, R, 1, T, K);
+  }, { blockBytes: options.blockBytes, hidden: options.hidden });
+  const changes = mergeLargestChanges({ values: moved.rise, ids: moved.riseIds }, { values: moved.fall, ids: moved.fallIds }, K);
+  return {
+    self: 0, other: 1, kind: 'prompt', rows: R, positions: T, kl: compact(res.kl), js: compact(res.js), tv: compact(res.tv),
+    changeK: K, changeIds: Array.from(changes.ids), changes: compact(changes.changes) as number[],
+  };
 }
 
 /** Two batches' hidden states as one batch (a's sequences first). */

@@ -3,6 +3,7 @@
  * in memory rather than on disk so the server's static whitelist is three fixed names, and with no
  * inline script, so the Content-Security-Policy can forbid inline scripts entirely.
  */
+import { COLOUR_CONTROLS, DATA_TOOLS, INSIGHT_CSS, THEME_TOGGLE } from './page-insight.js';
 
 import { CAUSAL_CSS, CAUSAL_SECTION } from './causal-page.js';
 import { LAYOUT_CSS } from './layout-css.js';
@@ -125,10 +126,10 @@ export function viewerPageHtml(options: { build?: 'server' | 'web' } = {}): stri
 ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
 ` : ''}<link rel="icon" href="data:,">
 <title>tuned-lens viewer</title>
-<style>${CSS}${LAYOUT_CSS}${web ? WEB_CSS : CAUSAL_CSS}</style>
+<style>${CSS}${LAYOUT_CSS}${INSIGHT_CSS}${web ? WEB_CSS : CAUSAL_CSS}</style>
 </head>
 <body>
-<header><h1>tuned-lens viewer</h1><span class="hint">what every layer predicts — hover a cell for its top-10, click it to keep it, click a token to pin it</span></header>
+<header><h1>tuned-lens viewer</h1><span class="hint">what every layer predicts — hover a cell for its top-10, click it to keep it, click a token to pin it; or Tab to a heatmap and use the arrow keys</span>${THEME_TOGGLE}</header>
 <form id="controls" autocomplete="off">
   <div class="prompts">
     <label>Prompt <textarea id="prompt" rows="2" placeholder="Once upon a time, there was a little girl named Lily."></textarea></label>
@@ -157,6 +158,8 @@ ${web ? `<meta http-equiv="Content-Security-Policy" content="${WEB_PAGE_CSP}">
     <label>Colour by target token(s) <input id="target" type="text" placeholder="_Lily | _Tim | #42" title="One token, or several separated by | (their probabilities are summed). Write a leading space as _ (as the grid shows it) or give an id as #123."></label>
     <label id="target-measure-label">as <select id="target-measure"></select></label>
     <label id="anti-target-label">anti-target <input id="anti-target" type="text" placeholder="_Tim"></label>
+    ${COLOUR_CONTROLS}
+    ${DATA_TOOLS}
   </div>
 </form>
 ${web ? WEB_SOURCES : ''}

@@ -6,6 +6,7 @@
  * top-k), rounded to 5 significant digits, with `null` where the value is undefined (NaN in the
  * computation, e.g. the cross-entropy at the last position, which has no next token).
  */
+import type { ScaleChoices } from './colour-scales.js';
 
 /** How the lenses are shown: one lens, both side by side, or the difference between them. */
 export type LensMode = 'logit' | 'tuned' | 'compare' | 'diff';
@@ -97,6 +98,14 @@ export interface DistancePayload {
   kl: (number | null)[];
   js: (number | null)[];
   tv: (number | null)[];
+  /** Tokens listed per cell in `changeIds` / `changes`. */
+  changeK: number;
+  /**
+   * Per cell `[row][position][k]`, the tokens whose probability changed most between the two grids,
+   * |p_self − p_other| largest first (over the whole vocabulary), and the signed change p_self − p_other.
+   */
+  changeIds: number[];
+  changes: number[];
 }
 
 /** First-order layer differences of one grid: row r compared with row r − 1 (row 0 has none: null). */
@@ -167,6 +176,8 @@ export interface PinResponse {
 
 /** How the page lays out the statistic; also sent with an export so the file matches the screen. */
 export interface ViewSettings {
+  /** Colour scale and log axis per statistic, where the user changed them (colour-scales.ts). */
+  scales?: ScaleChoices;
   statistic: BaseStatistic;
   /** Distance shown by difference panels (diff mode, two prompts). */
   distance: DistanceStatistic;

@@ -38,6 +38,7 @@ import {
   type ViewSettings,
 } from './protocol.js';
 import { buildViewPanels } from './grid-modes.js';
+import { parseScaleChoices, type ScaleChoices } from './colour-scales.js';
 
 export const DEFAULT_VIEWER_MODELS = [DEFAULT_MODEL];
 
@@ -177,7 +178,14 @@ function parseView(v: unknown): ViewSettings {
     if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > 1e6) throw new RequestError(400, `${name} must be an integer ≥ ${min}.`);
     return x;
   };
+  let scales: ScaleChoices;
+  try {
+    scales = parseScaleChoices(o.scales);
+  } catch (e) {
+    throw new RequestError(400, `${(e as Error).message}.`);
+  }
   return {
+    scales,
     statistic: statistic as BaseStatistic,
     distance: distance as DistanceStatistic,
     stride: int('stride', o.stride ?? 1, 1),

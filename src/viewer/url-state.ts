@@ -7,6 +7,7 @@
  */
 import { BASE_STATISTICS, DISTANCE_STATISTICS, GRID_MODES, LENS_MODES, type BaseStatistic, type DistanceStatistic, type GridMode, type LensMode, type ViewSettings } from './protocol.js';
 import { TARGET_MEASURES, type TargetMeasure } from './view-model.js';
+import { scaleChoicesFromText, scaleChoicesToText } from './colour-scales.js';
 
 export interface SelectedCell {
   /** Panel index in page order. */
@@ -66,6 +67,8 @@ export function stateToQuery(s: PageState): string {
   if (s.view.stride !== 1) q.set('stride', String(s.view.stride));
   if (s.view.from !== 0) q.set('from', String(s.view.from));
   if (s.view.to !== null) q.set('to', String(s.view.to));
+  const scales = scaleChoicesToText(s.view.scales ?? {});
+  if (scales) q.set('cs', scales);
   if (s.view.mode && s.view.mode !== 'lens') q.set('mode', s.view.mode);
   if (s.target) q.set('target', s.target);
   if (s.antiTarget) q.set('anti', s.antiTarget);
@@ -100,6 +103,8 @@ export function stateFromQuery(search: string): PageState {
   s.view.from = int(q.get('from'), 0, 0);
   const to = int(q.get('to'), 1, -1);
   s.view.to = to === -1 ? null : to;
+  const scales = scaleChoicesFromText(q.get('cs') ?? '');
+  if (Object.keys(scales).length > 0) s.view.scales = scales;
   const mode = q.get('mode');
   if (mode && mode !== 'lens' && (GRID_MODES as readonly string[]).includes(mode)) s.view.mode = mode as GridMode;
   s.target = q.get('target') ?? '';

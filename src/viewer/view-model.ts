@@ -10,7 +10,8 @@ import type { TrajectoryData } from '../trajectory/compute.js';
 import { PredictionTrajectory, strideKeepLast, type StatisticName } from '../trajectory/prediction-trajectory.js';
 import { normalizePiece } from '../trajectory/token-display.js';
 import { TokenFormatter } from '../trajectory/token-formatter.js';
-import type { ColorScaleName, HeatmapData } from '../viz/heatmap-data.js';
+import type { HeatmapData } from '../viz/heatmap-data.js';
+import { resolveScale } from './colour-scales.js';
 import type { BaseStatistic, DistancePayload, DistanceStatistic, GridPayload, TrajectoryResponse, ViewSettings } from './protocol.js';
 
 /** Cell and axis labels: the reference formatter defaults (7 characters), as in the static figures. */
@@ -147,7 +148,8 @@ function gridPanel(resp: TrajectoryResponse, gi: number, view: ViewSettings, two
   const prob = target?.prob[gi];
   if (!target || !prob) {
     const title = titleOf(resp, ...parts, traj.statistic(view.statistic).name);
-    return { key: `grid-${gi}`, title, data: labelInputRow(traj.toHeatmap(view.statistic, { title }), rows), rows, cols, grids: [gi] };
+    const { scale, log } = resolveScale(view.scales, view.statistic);
+    return { key: `grid-${gi}`, title, data: labelInputRow(traj.toHeatmap(view.statistic, { title, colorScale: scale, logScale: log }), rows), rows, cols, grids: [gi] };
   }
   // Coloured by the target: the cells keep their top-1 labels and top-k tooltips, only the colour changes.
   const meta = TARGET_MEASURES[target.measure];
@@ -158,9 +160,10 @@ function gridPanel(resp: TrajectoryResponse, gi: number, view: ViewSettings, two
   data.values = rows.map((r) => cols.map((t) => values[r * grid.positions + t] ?? null));
   data.statisticName = name;
   data.units = meta.units;
-  data.colorScale = meta.colorScale;
-  data.logScale = false;
-  data.range = targetRange(data.values, target.measure);
+  const { scale, log } = resolveScale(view.scales, `target-${target.measure}`);
+  data.colorScale = scale;
+  data.logScale = log;
+  data.range = targetRange(data.values, target.measure, log);
   return { key: `grid-${gi}`, title, data: labelInputRow(data, rows), rows, cols, grids: [gi] };
 }
 
@@ -172,10 +175,11 @@ export function labelInputRow(data: HeatmapData, rows: number[]): HeatmapData {
 
 /** What the grid is coloured by when a target is tracked. */
 export type TargetMeasure = 'prob' | 'log-prob' | 'log-prob-diff';
-export const TARGET_MEASURES: Readonly<Record<TargetMeasure, { label: string; units: string; colorScale: ColorScaleName; name(t: string, anti?: string): string }>> = {
-  prob: { label: 'probability', units: 'probs', colorScale: 'blues', name: (t) => `P(${t})` },
-  'log-prob': { label: 'log-probability', units: 'nats', colorScale: 'viridis', name: (t) => `log P(${t})` },
-  'log-prob-diff': { label: 'log-prob difference vs anti-target', units: 'nats', colorScale: 'rdbu_r', name: (t, a) => `log P(${t}) − log P(${a ?? '?'})` },
+/** Their colour scales are in colour-scales.ts (`target-prob`, …), with every other statistic's. */
+export const TARGET_MEASURES: Readonly<Record<TargetMeasure, { label: string; units: string; name(t: string, anti?: string): string }>> = {
+  prob: { label: 'probability', units: 'probs', name: (t) => `P(${t})` },
+  'log-prob': { label: 'log-probability', units: 'nats', name: (t) => `log P(${t})` },
+  'log-prob-diff': { label: 'log-prob difference vs anti-target', units: 'nats', name: (t, a) => `log P(${t}) − log P(${a ?? '?'})` },
 };
 
 /**
@@ -218,9 +222,13 @@ export function targetValues(prob: readonly (number | null)[], anti: readonly (n
   });
 }
 
-function targetRange(values: (number | null)[][], measure: TargetMeasure): [number, number] {
-  if (measure === 'prob') return [0, 1];
+function targetRange(values: (number | null)[][], measure: TargetMeasure, log = false): [number, number] {
   const finite = values.flat().filter((v): v is number => v !== null && Number.isFinite(v));
+  if (measure === 'prob') {
+    // A log axis starts at the smallest positive probability shown (zeros are left blank).
+    const positive = finite.filter((v) => v > 0);
+    return log ? [positive.reduce((m, v) => Math.min(m, v), 1), 1] : [0, 1];
+  }
   if (finite.length === 0) return measure === 'log-prob' ? [-1, 0] : [-1, 1];
   if (measure === 'log-prob') return [Math.min(-1e-3, ...finite), 0];
   // A difference has a meaningful zero (target and anti-target equally likely): keep it white.
@@ -236,9 +244,19 @@ function distancePanel(resp: TrajectoryResponse, dist: DistancePayload, view: Vi
   const { traj, rows, cols } = viewOf(full, view);
   const lensCompare = dist.kind === 'lens';
   const title = titleOf(resp, ...(lensCompare ? ['tuned vs logit lens'] : [gridLensName(resp, self), 'prompt A vs B']), meta.label);
-  const data = traj.toHeatmap(meta.statistic, { title });
+  const { scale, log } = resolveScale(view.scales, `dist-${view.distance}`);
+  const data = traj.toHeatmap(meta.statistic, { title, colorScale: scale, logScale: log });
   // The reference calls the sides "Self" and "Other"; here we know which is which, so say it.
   data.statisticName = lensCompare ? `${meta.short}(tuned | logit)` : `${meta.short}(A | B)`;
+  // Each cell names the token whose probability changed most ("_She Δ+12.34%", as the reference labels
+  // comparisons); the tooltip lists the top-k changes.
+  const changes = rows.map((r) => cols.map((t) => cellChanges(resp, r, t)));
+  // No label where nothing changed (the output row of a lens comparison: both lenses end in the model).
+  const top = changes.map((row) => row.map((c) => (c[0] && Number((c[0].change * 100).toFixed(2)) !== 0 ? c[0] : null)));
+  data.cellLabels = top.map((row) => row.map((c) => (c ? `${shortTokenLabel(resp.pieces, c.id)} ${formatChange(c.change)}` : '')));
+  data.cellLabelsShort = top.map((row) => row.map((c) => (c ? shortTokenLabel(resp.pieces, c.id) : '')));
+  data.hover = changes.map((row) => row.map((c) => ({ tokens: c.map((x) => shortTokenLabel(resp.pieces, x.id)), probs: c.map((x) => x.change) })));
+  data.hoverValueKind = 'delta';
   if (!lensCompare) {
     // Where the prompts differ the column shows both tokens ("Ring/Model"), so the substitution is visible.
     data.columnLabels = cols.map((t) => {
@@ -248,6 +266,31 @@ function distancePanel(resp: TrajectoryResponse, dist: DistancePayload, view: Vi
     });
   }
   return { key: 'distance', title, data: labelInputRow(data, rows), rows, cols, grids: [dist.self, dist.other] };
+}
+
+/** A probability change as the reference prints it: "Δ+12.34%", "Δ-0.50%". */
+export function formatChange(change: number): string {
+  const pct = Number((change * 100).toFixed(2));
+  return `Δ${pct > 0 ? '+' : ''}${pct === 0 ? '0.00' : pct.toFixed(2)}%`;
+}
+
+/** One token of a cell's largest changes between the two compared grids. */
+export interface TokenChange {
+  id: number;
+  label: string;
+  /** p_self − p_other (tuned − logit, or prompt A − prompt B). */
+  change: number;
+}
+
+/** The tokens whose probability changed most in one cell of the view's distance, largest |change| first. */
+export function cellChanges(resp: TrajectoryResponse, row: number, pos: number): TokenChange[] {
+  const d = resp.distance;
+  if (!d || row >= d.rows || pos >= d.positions) return [];
+  const base = (row * d.positions + pos) * d.changeK;
+  return Array.from({ length: d.changeK }, (_, k) => {
+    const id = d.changeIds[base + k]!;
+    return { id, label: longTokenLabel(resp.pieces, id), change: d.changes[base + k]! };
+  });
 }
 
 /**

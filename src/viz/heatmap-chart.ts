@@ -17,7 +17,7 @@ import { contrastTextColor, interpolateColor } from './colors.js';
 import { validateHeatmapData, type HeatmapData } from './heatmap-data.js';
 import { computeHeatmapLayout } from './heatmap-layout.js';
 import { tooltipHtml } from './heatmap-tooltip.js';
-import { escapeLabelTemplate, fitLabel } from './text-fit.js';
+import { escapeLabelTemplate, estimateTextWidth, fitLabel } from './text-fit.js';
 
 export type { HeatmapChartOptions, HeatmapFigure } from './chart-style.js';
 export { niceTicks } from './color-scale.js';
@@ -39,6 +39,16 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
   const scale = buildColorScale(data, layout.colorbar.height, fontSize);
   const span = scale.hi - scale.lo;
 
+  // The cell's text fitted to its width: the full label, else the short one where given, else truncated.
+  const cellText = (r: number, c: number): string => {
+    if (!layout.showCellLabels) return '';
+    const width = layout.cellWidth - 4;
+    const full = data.cellLabels[r]![c]!;
+    const short = data.cellLabelsShort?.[r]?.[c];
+    const fits = estimateTextWidth(full, layout.cellFontSize, true) <= width;
+    return fitLabel(fits || short === undefined ? full : short, width, layout.cellFontSize);
+  };
+
   // One item per cell: [col, row, colour value clamped to the range]. Clamping here (rather than via
   // visualMap's out-of-range styling) reproduces Plotly's zmin/zmax behaviour: extremes saturate.
   const items: unknown[] = [];
@@ -53,13 +63,13 @@ export function buildHeatmapOption(data: HeatmapData, opts: HeatmapChartOptions 
       if (tv === null) {
         // '-' is ECharts' "empty" value: no rectangle is drawn, the background shows through.
         items.push({ value: [c, r, '-'], tooltip, label: { show: false } });
-        const text = layout.showCellLabels ? fitLabel(data.cellLabels[r]![c]!, layout.cellWidth - 4, layout.cellFontSize) : '';
+        const text = cellText(r, c);
         blankItems.push({ value: [c, r, 0], tooltip, label: text === '' ? { show: false } : { formatter: escapeLabelTemplate(text), color: contrastTextColor(BLANK_CELL) } });
         continue;
       }
       const clamped = Math.min(scale.hi, Math.max(scale.lo, tv));
       const fill = interpolateColor(scale.stops, (clamped - scale.lo) / span);
-      const text = layout.showCellLabels ? fitLabel(data.cellLabels[r]![c]!, layout.cellWidth - 4, layout.cellFontSize) : '';
+      const text = cellText(r, c);
       items.push({
         value: [c, r, clamped],
         tooltip,

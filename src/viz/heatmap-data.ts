@@ -54,6 +54,11 @@ export interface HeatmapData {
    * disagrees, the rank number for `rank(show_ranks=True)`, or "" for no text.
    */
   cellLabels: string[][];
+  /**
+   * Optional shorter cell text, `[row][col]`, printed where the full `cellLabels` entry does not fit the
+   * cell (e.g. a comparison's "_She Δ+15.73%" becomes "_She"), before any truncation.
+   */
+  cellLabelsShort?: string[][];
   /** Optional top-k table per cell for the tooltip, `[row][col]`. Omitted → the tooltip shows the value only. */
   hover?: HoverEntry[][];
   /** How `hover[..].probs` are shown: 'probability' (default) or 'delta' (trajectory comparisons). */
@@ -112,6 +117,7 @@ export function validateHeatmapData(data: HeatmapData): void {
   };
   checkGrid('values', data.values);
   checkGrid('cellLabels', data.cellLabels);
+  if (data.cellLabelsShort) checkGrid('cellLabelsShort', data.cellLabelsShort);
   if (data.hover) {
     checkGrid('hover', data.hover);
     data.hover.forEach((row, r) =>

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as nodePath from 'node:path';
-import * as echarts from 'echarts';
-import { Resvg } from '@resvg/resvg-js';
+import type * as EChartsModule from 'echarts';
+import type * as ResvgModule from '@resvg/resvg-js';
 import type { FileSystem } from '../io/file-system.js';
 import { nodeFileSystem } from '../node/file-system.js';
 import { buildHeatmapOption, computeHeatmapLayout, type HeatmapChartOptions, type HeatmapFigure } from './heatmap-chart.js';
@@ -30,13 +30,23 @@ export interface HtmlOptions {
 
 export type RenderOptions = HeatmapChartOptions & PngOptions & HtmlOptions;
 
+// ECharts and resvg load on first use, not when this module is imported: importing ECharts' ES modules
+// costs about 1.2 s of CPU, which every CLI command paid at start because some commands import this
+// file (measured: `tuned-lens --help` 1.46 s CPU before, see docs/benchmarks.md "Startup"). Their
+// CommonJS entries (ECharts' one-file build: a third of the ES modules' load time) keep these functions synchronous.
+const requireCjs = createRequire(import.meta.url);
+let echartsModule: typeof EChartsModule | undefined;
+let resvgModule: typeof ResvgModule | undefined;
+const echartsLib = (): typeof EChartsModule => (echartsModule ??= requireCjs('echarts') as typeof EChartsModule);
+const resvgLib = (): typeof ResvgModule => (resvgModule ??= requireCjs('@resvg/resvg-js') as typeof ResvgModule);
+
 /** Where Debian/Ubuntu put DejaVu; passed explicitly in case fontconfig-style discovery misses it. */
 const DEJAVU_DIR = '/usr/share/fonts/truetype/dejavu';
 
 /** Renders an already built figure to an SVG string. Exposed so callers can tweak the option first. */
 export function renderFigureSvg(figure: HeatmapFigure): string {
   // `null` container + ssr: ECharts renders into a virtual SVG tree, no DOM needed.
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: figure.width, height: figure.height });
+  const chart = echartsLib().init(null, null, { renderer: 'svg', ssr: true, width: figure.width, height: figure.height });
   try {
     chart.setOption(figure.option);
     return chart.renderToSVGString();
@@ -123,7 +133,7 @@ function finiteRange(data: HeatmapData): [number, number] | undefined {
 export function svgToPng(svg: string, opts: PngOptions = {}): Uint8Array {
   const scale = opts.scale ?? 1;
   if (!(scale > 0)) throw new Error(`renderPng: scale must be positive, got ${scale}`);
-  const resvg = new Resvg(svg, {
+  const resvg = new (resvgLib().Resvg)(svg, {
     // Without a white background the PNG would be transparent where ECharts draws nothing.
     background: 'white',
     fitTo: scale === 1 ? { mode: 'original' } : { mode: 'zoom', value: scale },
@@ -145,8 +155,7 @@ let echartsBundle: string | undefined;
 /** The minified ECharts browser bundle, read once from the installed package. */
 function echartsBrowserBundle(): string {
   if (echartsBundle === undefined) {
-    const require = createRequire(import.meta.url);
-    echartsBundle = readFileSync(require.resolve('echarts/dist/echarts.min.js'), 'utf8');
+    echartsBundle = readFileSync(requireCjs.resolve('echarts/dist/echarts.min.js'), 'utf8');
   }
   return echartsBundle;
 }

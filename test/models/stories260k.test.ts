@@ -41,3 +41,22 @@ test('stories260K greedy continuation of 40 tokens matches exactly', async () =>
   assert.deepEqual(out, golden.output_ids);
   assert.equal(model.tokenizer.decode(out), golden.text);
 });
+
+test('stories260K logits computed in blocks of positions (written in place for one sequence) match the golden logits', async () => {
+  const model = await modelPromise;
+  const golden = readGolden<StoriesPrompt>('stories260K', 'prompt_0.json');
+  const V = model.config.vocabSize;
+  // 3 positions per block: full blocks go straight into the result, the last (shorter) one through a copy.
+  const one = await model.forward({ ids: [golden.input_ids] }, { logitBlockBytes: 3 * V * 4 });
+  assert.ok(golden.input_ids.length % 3 !== 0, 'the prompt should leave a partial last block');
+  const d1 = maxAbsDiff(one.logits.data as Float32Array, flat(golden.logits));
+  assert.ok(d1 < 1e-4, `blocked logits ${d1}`);
+  // Two sequences: blocks are not contiguous in [B, T, vocab], so each is copied into place.
+  const two = await model.forward({ ids: [golden.input_ids, golden.input_ids] }, { logitBlockBytes: 2 * 3 * V * 4 });
+  const T = golden.input_ids.length;
+  const data = two.logits.data as Float32Array;
+  for (const b of [0, 1]) {
+    const d2 = maxAbsDiff(data.subarray(b * T * V, (b + 1) * T * V), flat(golden.logits));
+    assert.ok(d2 < 1e-4, `sequence ${b}: blocked logits ${d2}`);
+  }
+});

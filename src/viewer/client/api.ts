@@ -42,7 +42,7 @@ export const fetchPin = (req: PinRequest): Promise<PinResponse> => (web ? callWo
 export const fetchBases = (): Promise<BasesResponse> => (web ? Promise.resolve({ bases: [] }) : call('/api/bases'));
 export const fetchAblation = (req: AblationRequest): Promise<AblationResponse> => call('/api/ablate', req);
 
-function saveBlob(blob: Blob, name: string): string {
+export function saveBlob(blob: Blob, name: string): string {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

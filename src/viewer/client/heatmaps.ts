@@ -7,7 +7,9 @@ import type { ExportFormat } from '../protocol.js';
 import type { SelectedCell } from '../url-state.js';
 import type { ViewPanel } from '../view-model.js';
 import { echartsLib, type ECharts } from './echarts.js';
+import { alignGrids, arrangePanels } from './panel-layout.js';
 import { attachRangeBrush } from './range-brush.js';
+import { themedOption } from './theme.js';
 import { moveWindow, pageHeatmapFigure, windowShowing, windowStart, type ColumnWindow } from './token-axis.js';
 
 export interface PanelEvents {
@@ -65,7 +67,11 @@ export class HeatmapPanels {
     // clientWidth includes the container's padding; the panel's border (1px each side) also takes room.
     const style = getComputedStyle(this.root);
     const inner = this.root.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2;
-    const maxWidth = Math.max(240, Math.floor(inner));
+    // Two lens panels side by side where they fit (panel-layout.ts).
+    const arrangement = arrangePanels(panels, inner);
+    this.root.classList.toggle('side-by-side', arrangement.columns === 2);
+    const holders: HTMLElement[] = [];
+    const maxWidth = arrangement.maxWidth;
     const maxGridHeight = Math.max(120, Math.floor(window.innerHeight * 0.45));
     const focus = this.focus;
     this.focus = null;
@@ -122,7 +128,7 @@ export class HeatmapPanels {
       this.root.append(box);
 
       const chart = ec.init(chartEl, null, { renderer: 'svg', width: figure.width, height: figure.height });
-      chart.setOption(figure.option);
+      chart.setOption(themedOption(figure.option));
       const cellOf = (p: { value?: unknown }): [number, number] | null => {
         const v = p.value;
         if (!Array.isArray(v) || typeof v[0] !== 'number' || typeof v[1] !== 'number') return null;
@@ -136,6 +142,7 @@ export class HeatmapPanels {
         const c = cellOf(p as { value?: unknown });
         if (c) this.events.click(index, c[0], c[1]);
       });
+      holders.push(holder);
       const drawn: Drawn = { chart, panel, grid: pick(grid), outline, window: win };
       this.drawn.push(drawn);
       const xAxis = (figure.option as { xAxis: { nameGap?: number }[] }).xAxis[0]!;
@@ -149,6 +156,7 @@ export class HeatmapPanels {
         this.select(this.selected);
       });
     });
+    alignGrids(holders, this.drawn.map((d) => d.grid), arrangement.columns);
   }
 
   /** Sets every panel's window to start at display column `first` (`moved` already shows it). */

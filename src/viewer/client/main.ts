@@ -32,12 +32,17 @@ import {
 import { buildViewPanels, gridModeNotice, modeResponse } from '../grid-modes.js';
 import { fillGridModeMenu, gridModeNeedsRun, markGridModes, onGridModeChange, readGridMode, showGridModeMenus, withGridMode, writeGridMode } from './grid-mode-control.js';
 import { downloadExport, fetchConfig, fetchPin, fetchProgress, fetchTrajectory } from './api.js';
-import { HeatmapPanels } from './heatmaps.js';
+import { HeatmapPanels, type PanelEvents } from './heatmaps.js';
 import { renderRangeMessage } from './range-brush.js';
 import { initSideLayout } from './side-layout.js';
 import { PinView, type Pin } from './pin-chart.js';
 import { renderCellView } from './side-panel.js';
 import { CausalPanel } from './causal-panel.js';
+import { showMatchingCells } from './cell-links.js';
+import { renderColourControls, scaleKeysOnScreen } from './colour-controls.js';
+import { initDataTools } from './data-tools.js';
+import { KeyboardCells, tokenToPin } from './keyboard.js';
+import { initTheme } from './theme.js';
 import { initWebSources } from './web-sources.js';
 import { isWebBuild } from './worker-client.js';
 
@@ -77,6 +82,9 @@ const el = {
   topLists: byId<HTMLElement>('top-lists'),
   pins: byId<HTMLElement>('pins'),
   pinChart: byId<HTMLElement>('pin-chart'),
+  themeToggle: byId<HTMLButtonElement>('theme-toggle'),
+  colourControls: byId<HTMLElement>('colour-controls'),
+  dataTools: byId<HTMLElement>('data-tools'),
   pinKey: byId<HTMLElement>('pin-key'),
 };
 
@@ -101,10 +109,11 @@ let causal: CausalPanel | null = null;
 let hoverPos: number | null = null;
 let previewId: number | null = null;
 
-const heatmaps = new HeatmapPanels(el.panels, {
+const heatmapEvents: PanelEvents = {
   hover: (panel, row, pos) => {
     if (state.cell) return;
     showCell(panel, row, pos, false);
+    showMatchingCells(el.panels, panels, { panel, row, pos });
     if (hoverPos !== pos) {
       hoverPos = pos;
       renderPins();
@@ -114,6 +123,7 @@ const heatmaps = new HeatmapPanels(el.panels, {
     state.cell = { panel, row, pos };
     showCell(panel, row, pos, true);
     heatmaps.select(state.cell);
+    showMatchingCells(el.panels, panels, state.cell);
     renderPins();
     writeUrl(false);
   },
@@ -122,7 +132,33 @@ const heatmaps = new HeatmapPanels(el.panels, {
     const cols = panels[panel]?.cols;
     if (cols) setRange(cols[a]!, cols[b]! + 1);
   },
+};
+const heatmaps = new HeatmapPanels(el.panels, heatmapEvents);
+// Arrow keys, Enter and P on a focused heatmap do what hovering, clicking and pinning do.
+const keyboard = new KeyboardCells(el.panels, {
+  focus: (panel, row, pos) => heatmapEvents.hover(panel, row, pos),
+  keep: (panel, row, pos) => heatmapEvents.click(panel, row, pos),
+  pin: (panel, row, pos) => {
+    const id = current && panels[panel] ? tokenToPin(modeResponse(current.resp, state.view.mode), panels[panel]!, row, pos) : null;
+    if (id !== null) addPin(id);
+  },
+  kept: () => state.cell,
 });
+const dataTools = initDataTools(el.dataTools, () =>
+  current
+    ? {
+        req: current.req,
+        resp: modeResponse(current.resp, state.view.mode),
+        view: state.view,
+        settings: { target: state.target, antiTarget: state.antiTarget, targetMeasure: state.targetMeasure, pins: state.pins, cell: state.cell },
+        panels,
+        pins: state.pins.map((id) => pinCache.get(pinKey(id))?.data).filter((d): d is PinResponse => !!d),
+        link: location.href,
+        build: isWebBuild() ? 'web' : 'server',
+        exportedAt: new Date().toISOString(),
+      }
+    : null,
+);
 const pinView = new PinView(
   el.pins,
   el.pinChart,
@@ -348,9 +384,16 @@ function draw(): void {
     return;
   }
   heatmaps.render(panels);
+  keyboard.attach(panels);
   markGridModes(current.resp);
   if (state.cell && !panels[state.cell.panel]) state.cell = null;
   heatmaps.select(state.cell);
+  showMatchingCells(el.panels, panels, state.cell);
+  renderColourControls(el.colourControls, scaleKeysOnScreen(panels, state.view, target && target.key === targetKey() ? state.targetMeasure : null), state.view.scales ?? {}, (scales) => {
+    state.view.scales = scales;
+    draw();
+    writeUrl(false);
+  });
   if (state.cell) showCell(state.cell.panel, state.cell.row, state.cell.pos, true);
   else {
     el.cellInfo.textContent = 'Hover a cell to see its top-10 here; click the cell to keep it, then click a token to pin it.';
@@ -523,6 +566,7 @@ async function loadPins(): Promise<void> {
 }
 
 function renderPins(): void {
+  dataTools.update();
   if (!current) {
     pinView.render([], 0, '', []);
     return;
@@ -566,6 +610,7 @@ function onViewChange(): void {
 
 async function init(): Promise<void> {
   fillStaticMenus();
+  initTheme(el.themeToggle, draw);
   try {
     if (isWebBuild()) {
       // The static build: sources are added in the page (built-in stories260K first), not by a server.
@@ -651,6 +696,7 @@ async function init(): Promise<void> {
     if (ev.key === 'Escape' && state.cell) {
       state.cell = null;
       heatmaps.select(null);
+      showMatchingCells(el.panels, panels, null);
       renderPins();
       writeUrl(false);
     }

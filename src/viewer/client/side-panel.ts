@@ -5,6 +5,7 @@
  */
 import type { TrajectoryResponse } from '../protocol.js';
 import { cellTopTokens, longTokenLabel, type ViewPanel } from '../view-model.js';
+import { changeList } from './change-list.js';
 
 export interface CellView {
   resp: TrajectoryResponse;
@@ -23,7 +24,8 @@ function pct(p: number): string {
 
 export function renderCellView(info: HTMLElement, lists: HTMLElement, v: CellView): void {
   const g0 = v.resp.grids[v.panel.grids[0]!]!;
-  const layer = v.row === g0.rows - 1 ? 'output' : `layer ${g0.rowLabels[v.row]}`;
+  // Row 0 decodes the embeddings, before any block: "input", as on the axes.
+  const layer = v.row === g0.rows - 1 ? 'output' : v.row === 0 ? 'input (embeddings)' : `layer ${g0.rowLabels[v.row]}`;
   const input = longTokenLabel(v.resp.pieces, g0.inputIds[v.pos]!);
   const next = g0.targets[v.pos]! >= 0 ? longTokenLabel(v.resp.pieces, g0.targets[v.pos]!) : null;
   info.replaceChildren();
@@ -35,6 +37,8 @@ export function renderCellView(info: HTMLElement, lists: HTMLElement, v: CellVie
   );
 
   lists.replaceChildren();
+  const changes = v.panel.key === 'distance' ? changeList(v.resp, v.row, v.pos, v.pinned, v.onPin) : null;
+  if (changes) lists.append(changes);
   for (const gi of v.panel.grids) {
     const grid = v.resp.grids[gi]!;
     const box = document.createElement('div');
