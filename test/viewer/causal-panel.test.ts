@@ -114,10 +114,10 @@ async function independentKl(): Promise<{ kl: number[]; changedTop1: number[] }>
   return { kl, changedTop1 };
 }
 
-test('causal basis panel in chromium: directions and energies, ablation, KL checked against an independent computation', { skip, timeout: 180_000 }, async () => {
+test('causal basis panel in chromium: directions and energies, ablation, KL checked against an independent computation', { skip, timeout: 300_000 }, async () => {
   const expected = independentKl();
   await page.goto(`${server.url}?lens=tuned&prompt=${encodeURIComponent(PROMPT)}`);
-  await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 150_000 });
   await page.waitForSelector('#causal:not([hidden])');
   assert.deepEqual(await page.locator('#causal-layer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['1', String(LAYER)]);
   await page.selectOption('#causal-layer', String(LAYER));
@@ -134,7 +134,7 @@ test('causal basis panel in chromium: directions and energies, ablation, KL chec
 
   // Ablate direction 0 of the layer: two panels (ablated grid, KL from the original) and the per-row table.
   await rows.nth(DIRECTION).locator('button').click();
-  await page.waitForSelector('#causal-result[data-ready]', { timeout: 60_000 });
+  await page.waitForSelector('#causal-result[data-ready]', { timeout: 150_000 });
   assert.equal(await page.locator('#causal-result .panel').count(), 2);
   assert.match((await page.locator('#causal-result .panel').nth(1).locator('.panel-head').textContent())!, /direction 0 ablated/);
   await page.screenshot({ path: nodePath.join(ARTIFACTS, 'causal-panel.png'), fullPage: true });
