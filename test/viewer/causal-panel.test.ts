@@ -9,11 +9,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { sharedDataDir } from '../helpers/shared-data.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { readGolden } from '../helpers/golden.js';
@@ -23,18 +23,16 @@ import { loadTunedLens } from '../../src/node/load-lens.js';
 import { nodeFileSystem } from '../../src/node/file-system.js';
 import { basisColumn, readCausalBases } from '../../src/causal/bases-file.js';
 import { subspaceAblationEdits } from '../../src/causal/interventions.js';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
 
-const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/viewer/', import.meta.url));
 const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 const LAYER = 2;
 const DIRECTION = 0;
 
-const skip = existsSync(CHROMIUM) ? false : `chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set TUNED_LENS_CHROMIUM): skipping the causal panel browser test`;
-if (skip) console.log(`# ${skip}`);
+const skip = chromiumSkip('the causal panel browser test');
 
 let server: ViewerServer;
 let context: BrowserContext;
@@ -54,13 +52,7 @@ before(async () => {
   const r = await runCliInProcess(['causal-basis', '--lens', LENS_DIR, '--data', data, '--output', nodePath.join(dir, 'bases'), '--k', '3', '--layers', `1,${LAYER}`, '--max-iter', '12']);
   assert.equal(r.code, 0, r.stderr);
   server = await startViewer({ port: 0, models: ['stories260K'], lenses: { stories260K: [LENS_DIR] }, bases: { stories260K: nodePath.join(dir, 'bases') }, log: (m) => problems.push(m) });
-  profile = mkdtempSync(nodePath.join(tmpdir(), 'tuned-lens-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1400, height: 1000 } });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  ({ context, page, profile } = await launchChromium({ viewport: { width: 1400, height: 1000 } }, problems));
 });
 
 after(async () => {

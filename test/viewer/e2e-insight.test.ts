@@ -10,26 +10,23 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { sharedDataDir } from '../helpers/shared-data.js';
 import type { TrajectoryResponse } from '../../src/viewer/protocol.js';
 import type { DataExport } from '../../src/viewer/data-export.js';
 import { formatChange, shortTokenLabel } from '../../src/viewer/view-model.js';
 import { colorScaleStops } from '../../src/viz/heatmap-data.js';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
 
-const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/viewer/', import.meta.url));
 const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 
-const skip = existsSync(CHROMIUM) ? false : `chromium is not installed at ${CHROMIUM}: skipping the viewer insight browser test`;
-if (skip) console.log(`# ${skip}`);
+const skip = chromiumSkip('the viewer insight browser test');
 
 let server: ViewerServer;
 let context: BrowserContext;
@@ -41,14 +38,8 @@ before(async () => {
   if (skip) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   server = await startViewer({ port: 0, models: ['stories260K'], lenses: { stories260K: [LENS_DIR] }, log: (m) => problems.push(m) });
-  profile = mkdtempSync(nodePath.join(tmpdir(), 'tuned-lens-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: 'light' });
+  ({ context, page, profile } = await launchChromium({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: 'light' }, problems));
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url.replace(/\/$/, '') });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 });
 
 after(async () => {

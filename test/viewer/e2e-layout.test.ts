@@ -10,16 +10,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { sharedDataDir } from '../helpers/shared-data.js';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
 import { MIN_CELL_WIDTH } from '../../src/viewer/client/token-axis.js';
 
-const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 /** 98 tokens on stories260K. */
 const LONG_PROMPT =
@@ -28,8 +26,7 @@ const LONG_PROMPT =
   'Lily was sad, but her mom said they could find';
 const T = 98;
 
-const skip = existsSync(CHROMIUM) ? false : `chromium is not installed at ${CHROMIUM}: skipping the viewer layout browser test`;
-if (skip) console.log(`# ${skip}`);
+const skip = chromiumSkip('the viewer layout browser test');
 
 let server: ViewerServer;
 let context: BrowserContext;
@@ -40,13 +37,7 @@ const problems: string[] = [];
 before(async () => {
   if (skip) return;
   server = await startViewer({ port: 0, models: ['stories260K'], lenses: { stories260K: [LENS_DIR] }, log: (m) => problems.push(m) });
-  profile = mkdtempSync(nodePath.join(tmpdir(), 'tuned-lens-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 800 } });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  ({ context, page, profile } = await launchChromium({ viewport: { width: 1280, height: 800 } }, problems));
 });
 
 after(async () => {

@@ -7,23 +7,20 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { sharedDataDir } from '../helpers/shared-data.js';
 import { gridDepths } from '../../src/viewer/grid-modes.js';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
 import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
 
-const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/viewer/', import.meta.url));
 const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 
-const skip = existsSync(CHROMIUM) ? false : `chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set TUNED_LENS_CHROMIUM): skipping the grid-mode browser test`;
-if (skip) console.log(`# ${skip}`);
+const skip = chromiumSkip('the grid-mode browser test');
 
 let server: ViewerServer;
 let context: BrowserContext;
@@ -35,13 +32,7 @@ before(async () => {
   if (skip) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   server = await startViewer({ port: 0, models: ['stories260K'], lenses: { stories260K: [LENS_DIR] }, log: (m) => problems.push(m) });
-  profile = mkdtempSync(nodePath.join(tmpdir(), 'tuned-lens-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  ({ context, page, profile } = await launchChromium({ viewport: { width: 1280, height: 900 }, acceptDownloads: true }, problems));
 });
 
 after(async () => {
