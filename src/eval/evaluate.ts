@@ -24,7 +24,7 @@ export interface EvalOptions {
   /** Record each layer's marginal token distribution (mean of p over all positions). */
   logitStats?: boolean;
   onBatch?: (done: number, total: number) => void;
-  /** Upper bound for the largest [rows, 1, block, vocab] tensor of one block of positions, in bytes (default 96 MB). */
+  /** Upper bound for the largest [rows, 1, block, vocab] tensor of one block of positions, in bytes (default 48 MB). */
   blockBytes?: number;
 }
 

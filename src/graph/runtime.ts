@@ -47,6 +47,12 @@ export interface RuntimeOptions {
   /** With `residentWeights`: the most weight bytes cached sessions may hold together; the least recently
    * used are released beyond it (a new prompt length then compiles again instead of holding another copy). */
   maxResidentBytes?: number;
+  /**
+   * onnxruntime's CPU memory arena for every session (default true: much faster, see `compile`). False
+   * returns each intermediate to the system as soon as it is freed: lower peak memory when one process
+   * holds large results next to a large graph, at about half the speed on GPT-2-sized graphs.
+   */
+  memoryArena?: boolean;
   /** Extra onnxruntime session options for every session (e.g. `{ enableProfiling: true, profileFilePrefix }` in bench/profile.ts). */
   sessionOptions?: InferenceSession.SessionOptions;
 }
@@ -54,14 +60,11 @@ export interface RuntimeOptions {
 /** Per-graph compile options. */
 export interface CompileOptions {
   /**
-   * Give this graph's session onnxruntime's CPU memory arena, or not (default: the runtime's rule in `compile`,
-   * arena for small graphs only). For a graph of any size run many times with the same shapes on the main
-   * thread (an optimiser's objective): without the arena every
-   * run mallocs and frees its intermediates, glibc serves them from the main heap once its mmap threshold has
-   * risen, and the heap fragments — causal-basis on stories260K (blocks of 2048 tokens × vocab 512, thousands
-   * of runs) peaked at 2–12 GB RSS in some runs and ~370 MB in others. With the arena the intermediates are
-   * allocated once and reused: RSS stays at the graph's working set. The arena is held until the session is
-   * released, so callers release such graphs when done (`CompiledGraph.release`).
+   * Give this graph's session onnxruntime's CPU memory arena, or not (default: the runtime's `memoryArena`,
+   * itself on by default; see `compile`). Without the arena every intermediate is a fresh malloc: large ones
+   * are mapped and faulted in page by page at every run, and small ones fragment glibc's heap (causal-basis
+   * on stories260K peaked at 2–12 GB RSS in some runs). The arena is held until the session is released, so
+   * callers release graphs they are done with (`CompiledGraph.release`).
    */
   memoryArena?: boolean;
 }
@@ -284,6 +287,7 @@ export class Runtime {
       fallbackToCpu: options.fallbackToCpu ?? true,
       preallocateOutputs: options.preallocateOutputs ?? true,
       residentWeights: options.residentWeights ?? false,
+      memoryArena: options.memoryArena ?? true,
       maxResidentBytes: options.maxResidentBytes ?? Infinity,
       sessionOptions: options.sessionOptions,
     };
@@ -307,12 +311,16 @@ export class Runtime {
       ...this.options.sessionOptions,
       executionProviders: this.options.executionProviders,
       graphOptimizationLevel: 'all',
-      // Large graphs run without the arena, so memory is returned after each run instead of being pooled
-      // at its peak (GPT-2-small forward at 1024 tokens: peak RSS 1141 MB instead of 1393 MB). Small graphs
-      // keep it: run after run they would otherwise map and fault in fresh pages for every intermediate
-      // (stories260K training, 50 steps: 0.48–0.53 s system time with it, 0.75–1.10 s without, and a
-      // lower peak RSS, 214 MB against 229–317 MB). A graph may ask for either (CompileOptions.memoryArena).
-      enableCpuMemArena: compileOptions.memoryArena ?? this.options.sessionOptions?.enableCpuMemArena ?? small,
+      // The arena, without memory patterns. Faulting in fresh pages is what costs most on the machines we
+      // measure on (about 10–18 µs a page on these VMs: a 2048 × 50257 MatMul output faulted in at every
+      // run halves the MatMul's speed). With the arena, intermediates come from memory already mapped:
+      // GPT-2-small at 1024 tokens, hidden states 4.3 → 2.1 s, forward with logits 6.0 → 3.7 s, a
+      // trajectory 52 → 10 s. Memory patterns off: with them onnxruntime plans a second, whole-run block
+      // on the second run, which doubles the arena's growth (trajectory at 1024 tokens: first run 10.1 →
+      // 9.6 s, peak RSS 1251 → 1057 MiB). A graph or runtime may still ask for no arena (CompileOptions,
+      // RuntimeOptions.memoryArena).
+      enableCpuMemArena: compileOptions.memoryArena ?? this.options.sessionOptions?.enableCpuMemArena ?? this.options.memoryArena,
+      enableMemPattern: this.options.sessionOptions?.enableMemPattern ?? false,
     };
     if (resident?.files.length) {
       opts.externalData = resident.files;

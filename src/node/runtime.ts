@@ -16,7 +16,10 @@ export function defaultRuntime(options: RuntimeOptions = {}): Runtime {
     if (!['cpu', 'cuda', 'webgpu'].includes(device)) throw new Error(`TUNED_LENS_DEVICE must be cpu, cuda or webgpu, got "${device}"`);
     const eps = options.executionProviders ?? (device === 'cpu' ? ['cpu'] : [device, 'cpu']);
     const fallbackToCpu = options.fallbackToCpu ?? process.env.TUNED_LENS_DEVICE_FALLBACK !== '0';
-    shared = new Runtime(ort as unknown as OrtModule, { ...options, executionProviders: eps, fallbackToCpu });
+    const arena = process.env.TUNED_LENS_MEMORY_ARENA;
+    if (arena !== undefined && !['0', '1'].includes(arena)) throw new Error(`TUNED_LENS_MEMORY_ARENA must be 0 or 1, got "${arena}"`);
+    const memoryArena = options.memoryArena ?? (arena === undefined ? undefined : arena === '1');
+    shared = new Runtime(ort as unknown as OrtModule, { ...options, executionProviders: eps, fallbackToCpu, memoryArena });
   }
   return shared;
 }

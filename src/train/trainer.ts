@@ -13,6 +13,12 @@ import type { Batch } from '../models/position-inputs.js';
 import { gradientName, lensLossReduction, LOSSES, NEXT_IDS, POSITION_WEIGHTS, trainedParameters, type LensLoss } from './lens-loss.js';
 import { baseLearningRate, clipGradNorm, linearScheduleFactor, Optimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 
+/**
+ * Training blocks hold the backward's intermediates too, and fewer, larger blocks pay off there: GPT-2-small
+ * lens training at 512 tokens, 8.6 s a step with 96 MB blocks against 10.3 s with the 48 MB of trajectories.
+ */
+export const TRAIN_BLOCK_BYTES = 96e6;
+
 export interface TrainConfig {
   numSteps: number;
   tokensPerStep: number;
@@ -24,7 +30,7 @@ export interface TrainConfig {
   loss: LensLoss;
   biasOnly: boolean;
   maxGradNorm: number;
-  /** Upper bound in bytes for one [layers, batch, positions, vocab] tensor of the lens graph (default 96 MB). */
+  /** Upper bound in bytes for one [layers, batch, positions, vocab] tensor of the lens graph (default 96 MB, TRAIN_BLOCK_BYTES). */
   blockBytes?: number;
   /** Write a resumable snapshot every N steps (0 = never). */
   checkpointEvery: number;
@@ -139,7 +145,7 @@ export async function trainLens(
     let r = runners.get(m);
     if (!r) {
       const forward = await compileHiddenStates(model, { ids: chunks.slice(0, m) as number[][] });
-      const rows = await CompiledRows.compile(model, m, T, reduction, { blockBytes: cfg.blockBytes });
+      const rows = await CompiledRows.compile(model, m, T, reduction, { blockBytes: cfg.blockBytes ?? TRAIN_BLOCK_BYTES });
       runners.set(m, (r = { forward, rows }));
     }
     return r;

@@ -29,7 +29,7 @@ export interface TrajectoryOptions {
   compareWith?: Lens;
   /** Called after each block of positions (long prompts are processed in blocks to bound memory). */
   onProgress?: (done: number, total: number) => void;
-  /** Upper bound for the largest [rows, batch, positions, vocab] tensor of one block, in bytes (default 96 MB). */
+  /** Upper bound for the largest [rows, batch, positions, vocab] tensor of one block, in bytes (default 48 MB). */
   blockBytes?: number;
   /**
    * Pad the prompt at its end to the next length bucket (graph/length-buckets.ts), so prompts of nearby
