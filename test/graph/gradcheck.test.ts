@@ -128,6 +128,11 @@ const cases: Record<string, Case> = {
   softmax_axis0: { shapes: [[3, 2]], build: ([a]) => op.softmax(a!, 0) },
   // Fused attention, differentiated through its decomposition: B = 2, T = 4, H = 2 heads of 3.
   attention_causal: { shapes: [[2, 4, 6], [2, 4, 6], [2, 4, 6]], build: ([q, k, v]) => op.attention(q!, k!, v!, { numHeads: 2, scale: 0.6, bias: mask(q!, 1, 1, causal) }) },
+  attention_causal_chunked: {
+    shapes: [[2, 5, 6], [2, 5, 6], [2, 5, 6]],
+    build: ([q, k, v]) => op.attention(q!, k!, v!, { numHeads: 2, scale: 0.6, bias: mask(q!, 1, 1, causal), queryChunk: 2, causal: true }),
+  },
+  gelu_tanh: { shapes: [[2, 5]], build: ([a]) => op.geluTanh(a!) },
   attention_padding: {
     shapes: [[2, 4, 6], [2, 4, 6], [2, 4, 6]],
     // Sequence 1 is left-padded by one position: no real query reads key 0. (The padding query reads
