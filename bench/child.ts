@@ -1,26 +1,19 @@
 /** Runs one benchmark case and prints its result as one JSON line (spawned by bench/run.ts). */
-import { matmulCeiling } from './cases/matmul.js';
-import { gpt2Forward } from './cases/forward.js';
-import { gpt2Training, stories260kTraining } from './cases/train.js';
-import { gpt2Eval, stories260kEval } from './cases/eval.js';
-import { gpt2Trajectory } from './cases/trajectory.js';
-import { webViewer } from './cases/web.js';
-import { gpt2CbeDirection, stories260kCbe } from './cases/cbe.js';
-import { stories260kWholeProcess } from './cases/startup.js';
 import { defaultRuntime } from '../src/node/runtime.js';
 
+// Each case is imported on its own, so a case's process (and its peak RSS) holds only its own modules.
 const cases: Record<string, () => Promise<unknown>> = {
-  matmul: matmulCeiling,
-  forward: () => gpt2Forward(),
-  'train-stories': stories260kTraining,
-  'train-gpt2': () => gpt2Training(),
-  'eval-stories': stories260kEval,
-  'eval-gpt2': gpt2Eval,
-  trajectory: () => gpt2Trajectory(),
-  web: webViewer,
-  'cbe-stories': stories260kCbe,
-  'cbe-gpt2': gpt2CbeDirection,
-  'startup-stories': () => stories260kWholeProcess(),
+  matmul: async () => (await import('./cases/matmul.js')).matmulCeiling(),
+  forward: async () => (await import('./cases/forward.js')).gpt2Forward(),
+  'train-stories': async () => (await import('./cases/train.js')).stories260kTraining(),
+  'train-gpt2': async () => (await import('./cases/train.js')).gpt2Training(),
+  'eval-stories': async () => (await import('./cases/eval.js')).stories260kEval(),
+  'eval-gpt2': async () => (await import('./cases/eval.js')).gpt2Eval(),
+  trajectory: async () => (await import('./cases/trajectory.js')).gpt2Trajectory(),
+  web: async () => (await import('./cases/web.js')).webViewer(),
+  'cbe-stories': async () => (await import('./cases/cbe.js')).stories260kCbe(),
+  'cbe-gpt2': async () => (await import('./cases/cbe.js')).gpt2CbeDirection(),
+  'startup-stories': async () => (await import('./cases/startup.js')).stories260kWholeProcess(),
 };
 const fn = cases[process.argv[2] ?? ''];
 if (!fn) throw new Error(`unknown case ${process.argv[2]}; known: ${Object.keys(cases).join(', ')}`);

@@ -4,7 +4,7 @@
  * this run, each with the load average it started under. Our cases run in their own processes
  * (bench/child.ts, so peak RSS is per case); the whole-process case alternates ours and the baseline.
  * Writes bench/out/compare-baseline.md (the table) and bench/out/compare-baseline.json (everything).
- * Needs `npm run build` first (the whole-process case runs the compiled CLI).
+ * `npm run bench:compare` compiles first: our cases and the whole-process case run the compiled code.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import type { CaseResult } from './cases/common.js';
 import { torchBaseline } from './cases/startup.js';
 
 const OUT = join(import.meta.dirname, 'out');
+const ROOT = join(import.meta.dirname, '..');
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' / ');
 
 interface Measured<T> {
@@ -23,10 +24,15 @@ interface Measured<T> {
   loadAtEnd: string;
 }
 
-function ours(name: string): Measured<CaseResult> {
-  process.stderr.write(`ours: ${name}… (load ${load()})\n`);
+/** glibc's transparent huge pages for malloc (docs/benchmarks.md: fresh pages are what costs on these VMs). */
+const HUGE_PAGES = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
+
+function ours(name: string, env: Record<string, string> = {}): Measured<CaseResult> {
+  process.stderr.write(`ours: ${name}${Object.keys(env).length ? ` (${JSON.stringify(env)})` : ''}… (load ${load()})\n`);
   const loadAtStart = load();
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'child.ts'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  // The compiled case (this script compiles first), as users run the package: no TypeScript loader in
+  // the process (tsx adds ~45 MiB to peak RSS and its own startup).
+  const r = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'dist', 'bench', 'child.js'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24, env: { ...process.env, ...env } });
   const loadAtEnd = load();
   if (r.status !== 0) return { result: null, error: `exit ${r.status}`, loadAtStart, loadAtEnd };
   return { result: JSON.parse(r.stdout.trim().split('\n').pop()!) as CaseResult, loadAtStart, loadAtEnd };
@@ -45,7 +51,7 @@ function baseline(script: string | null, args: string[]): Measured<Record<string
 const script = torchBaseline();
 const started = new Date().toISOString();
 // `npm run bench:compare -- stories` measures only what has a key containing an argument (the rest show –);
-// keys: ours:matmul-gpt2, ours:forward-gpt2, ours:train-gpt2, ours:trajectory-gpt2, ours:train-stories,
+// keys: ours:matmul-gpt2, ours:forward-gpt2, ours:train-gpt2, ours:trajectory-gpt2, ours:huge-pages:{forward,train,trajectory}-gpt2, ours:train-stories,
 // baseline:gpt2, baseline:train-stories, ours+baseline:startup-stories.
 const wanted = process.argv.slice(2);
 const skipped = <T>(): Measured<T> => ({ result: null, error: 'not selected', loadAtStart: load(), loadAtEnd: load() });
@@ -55,6 +61,9 @@ const m = {
   forward: maybe('ours:forward-gpt2', () => ours('forward')),
   trainGpt2: maybe('ours:train-gpt2', () => ours('train-gpt2')),
   trajectory: maybe('ours:trajectory-gpt2', () => ours('trajectory')),
+  forwardHuge: maybe('ours:huge-pages:forward-gpt2', () => ours('forward', HUGE_PAGES)),
+  trainGpt2Huge: maybe('ours:huge-pages:train-gpt2', () => ours('train-gpt2', HUGE_PAGES)),
+  trajectoryHuge: maybe('ours:huge-pages:trajectory-gpt2', () => ours('trajectory', HUGE_PAGES)),
   trainStories: maybe('ours:train-stories', () => ours('train-stories')),
   baselineGpt2: maybe('baseline:gpt2', () => baseline(script, ['gpt2-small', '--threads', '2', '--openblas-coretype', 'SkylakeX', '--repeats', '3', '--lens-repeats', '2'])),
   baselineStories: maybe('baseline:train-stories', () => baseline(script, ['train-stories', '--threads', '2', '--blas-threads', '1', '--openblas-coretype', 'SkylakeX', '--repeats', '3'])),
@@ -73,6 +82,9 @@ const fw = r(m.forward) as CaseResult;
 const tg = r(m.trainGpt2) as CaseResult;
 const tj = r(m.trajectory) as CaseResult;
 const ts = r(m.trainStories) as CaseResult;
+const fwH = r(m.forwardHuge) as CaseResult;
+const tgH = r(m.trainGpt2Huge) as CaseResult;
+const tjH = r(m.trajectoryHuge) as CaseResult;
 const wp = r(m.wholeProcess) as CaseResult;
 const bg = r(m.baselineGpt2) as { forward_tokens_per_s?: { median: number }; lens_train_step_tokens_per_s?: { median: number }; matmul_gflop_per_s?: { median: number } };
 const bs = r(m.baselineStories) as { tokens_per_s_median?: number };
@@ -89,6 +101,9 @@ const rows: string[][] = [
   ['GPT-2-small forward peak RSS', `${f(num(fw.peakRssMb))} MiB = ${ratio(num(fw.peakRssMb), num(fw.checkpointMb))} the checkpoint`, '–', '–', '–', loads(m.forward)],
   ['GPT-2-small lens training, seq 1024 (tokens/s)', `${f(num(tg.tokensPerSecond), 1)} (${f(num(tg.gflops), 1)} GFLOP/s)`, f(bgLens, 1), ratio(num(tg.tokensPerSecond), bgLens), pct(num(tg.gflops), unembedCeiling), loads(m.trainGpt2)],
   ['GPT-2-small trajectory, 1024 tokens, logit lens, all statistics + top-10 (s)', `${f(num(tj.seconds), 2)} = ${f(num(tj.ratioToForward), 1)}× its forward`, '–', '–', `floor ${f(num(tj.floorSeconds), 2)} s → ${pct(num(tj.floorSeconds), num(tj.seconds))} of it`, loads(m.trajectory)],
+  ['… forward with huge pages (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`)', `${f(num(fwH.tokensPerSecond))} (${f(num(fwH.gflops), 1)} GFLOP/s), peak RSS ${f(num(fwH.peakRssMb))} MiB = ${ratio(num(fwH.peakRssMb), num(fwH.checkpointMb))}`, f(bgFwd), ratio(num(fwH.tokensPerSecond), bgFwd), `${pct(num(fwH.gflops), unembedCeiling)}, ${pct(num(fwH.gflops), num(fwH.ceilingGflops))} of the same process's`, loads(m.forwardHuge)],
+  ['… lens training with huge pages', `${f(num(tgH.tokensPerSecond), 1)} (${f(num(tgH.gflops), 1)} GFLOP/s)`, f(bgLens, 1), ratio(num(tgH.tokensPerSecond), bgLens), pct(num(tgH.gflops), unembedCeiling), loads(m.trainGpt2Huge)],
+  ['… trajectory with huge pages (s)', `${f(num(tjH.seconds), 2)} = ${f(num(tjH.ratioToForward), 1)}× its forward`, '–', '–', `floor ${f(num(tjH.floorSeconds), 2)} s → ${pct(num(tjH.floorSeconds), num(tjH.seconds))} of it`, loads(m.trajectoryHuge)],
   ['stories260K reference recipe, in process (tokens/s)', f(num(ts.tokensPerSecond)), f(bs.tokens_per_s_median ?? null), ratio(num(ts.tokensPerSecond), bs.tokens_per_s_median ?? null), '–', loads(m.trainStories, m.baselineStories)],
   ['stories260K `tuned-lens train`, whole process (s, median)', `${f(num(wp.seconds), 2)} (CPU ${f(num(wp.cpuSeconds), 2)}, --help ${f(num(wp.cliHelpSeconds), 2)})`, `${f(num(wp.baselineSeconds), 2)} (CPU ${f(num(wp.baselineCpuSeconds), 2)})`, wp.speedupOverBaseline === undefined ? '–' : `${f(num(wp.speedupOverBaseline), 2)}× faster`, '–', String(wp.loadAverage1m ?? m.wholeProcess.loadAtStart)],
 ];

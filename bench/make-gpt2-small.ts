@@ -3,12 +3,14 @@
  * positions) to bench/out/gpt2-small-random/, once; later calls reuse it. Not committed: ~500 MB.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { nodeFileSystem } from '../src/node/file-system.js';
 import { writeSafetensors } from '../src/formats/safetensors.js';
 import type { HostTensor } from '../src/formats/weights.js';
 
-export const GPT2_SMALL_DIR = join(import.meta.dirname, 'out', 'gpt2-small-random');
+/** bench/ of the repository, from the sources (bench/) or from their compiled copy (dist/bench/). */
+export const BENCH_SOURCE_DIR = basename(dirname(import.meta.dirname)) === 'dist' ? join(import.meta.dirname, '..', '..', 'bench') : import.meta.dirname;
+export const GPT2_SMALL_DIR = join(BENCH_SOURCE_DIR, 'out', 'gpt2-small-random');
 
 /** Fast deterministic normal-ish numbers (sum of uniforms) so generating 124M values takes seconds. */
 function randomTensor(shape: number[], std: number, seed: number): HostTensor {

@@ -8,14 +8,21 @@ export interface CaseResult {
 export async function timeIt(fn: () => Promise<unknown>, repeats = 3, warmup = 1): Promise<number> {
   // Collect garbage between runs (children run with --expose-gc) so peak RSS reflects one run,
   // not results of earlier runs that the collector has not reclaimed yet.
-  const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+  // A macrotask first: until the current one ends, V8 may still reach the last result from the
+  // resolved promise, and gc() would keep it.
+  const collect = async (): Promise<void> => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  };
   for (let i = 0; i < warmup; i++) {
     await fn();
-    gc();
+    await collect();
   }
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
-    gc();
+    await collect();
     const t0 = performance.now();
     await fn();
     times.push((performance.now() - t0) / 1000);

@@ -11,8 +11,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedDir } from '../../test/helpers/shared-data.js';
 import type { CaseResult } from './common.js';
+import { BENCH_SOURCE_DIR } from '../make-gpt2-small.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+const ROOT = join(BENCH_SOURCE_DIR, '..');
 const GNU_TIME = '/usr/bin/time';
 
 export interface ProcessRun {

@@ -82,7 +82,7 @@ function fnv1a(bytes: Uint8Array): string {
   return `${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}:${bytes.length}`;
 }
 
-function allocate(dtype: DType, n: number): HostData {
+export function allocateHost(dtype: DType, n: number): HostData {
   switch (dtype) {
     case 'float32':
       return new Float32Array(n);
@@ -204,7 +204,7 @@ export class CompiledGraph {
     if (this.preallocateOutputs) {
       for (const name of this.outputNames) {
         const spec = this.outputs.get(name)!;
-        const data = into[name] ?? allocate(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
+        const data = into[name] ?? allocateHost(spec.dtype, spec.shape.reduce((a, b) => a * b, 1));
         fetches[name] = new this.ort.Tensor(ORT_TYPE[spec.dtype], data, spec.shape);
         out[name] = { data, shape: [...spec.shape] };
       }

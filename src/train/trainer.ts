@@ -172,7 +172,7 @@ export async function trainLens(
           const gdst = grads[k]!;
           for (let j = 0; j < gdst.length; j++) gdst[j] = Math.fround(gdst[j]! + gsrc[j]!);
         });
-      });
+      }, undefined, { reuseOutputs: true });
     }
     const gradNorm = clipGradNorm(grads, cfg.maxGradNorm);
     if (!Number.isFinite(gradNorm) || losses.some((l) => !Number.isFinite(l))) {

@@ -16,6 +16,7 @@ import { openLlama2cCheckpoint } from '../formats/llama2c.js';
 import { readHfConfig } from '../formats/hf-config.js';
 import { openSafetensors } from '../formats/safetensors.js';
 import { DEFAULT_BLOCK_BYTES } from '../lens/rows.js';
+import { ATTENTION_QUERY_CHUNK } from '../models/blocks.js';
 import { parseModelConfig, type LoadableSource } from '../models/load-model.js';
 import type { ModelConfig } from '../models/model-config.js';
 import type { WebFileSystem } from './web-file-system.js';
@@ -52,7 +53,7 @@ function gib(n: number): string {
 /** Activation bytes of a trajectory over `T` tokens (forward graph, then row blocks). */
 export function activationBytes(cfg: Pick<ModelConfig, 'dModel' | 'nLayers' | 'nHeads' | 'dFF' | 'vocabSize'>, T: number): number {
   const hidden = (cfg.nLayers + 1) * T * cfg.dModel * 2; // outputs, and their copies on the way out
-  const attention = 3 * cfg.nHeads * T * T; // scores, softmax, and one more live at once
+  const attention = 3 * cfg.nHeads * Math.min(T, ATTENTION_QUERY_CHUNK) * T; // scores, softmax, and one more live at once, per chunk of queries
   const mlp = 3 * T * cfg.dFF;
   const rowBlocks = Math.min(3 * DEFAULT_BLOCK_BYTES, 3 * (cfg.nLayers + 1) * T * cfg.vocabSize * 4);
   return 4 * (hidden + attention + mlp) + rowBlocks;

@@ -188,6 +188,14 @@ test('viewer in chromium: diff labels, side by side, exports, copy link, colours
   await page.setViewportSize({ width: 1600, height: 900 });
   await page.selectOption('#lens', 'compare');
   await page.waitForFunction(() => document.querySelectorAll('.panel').length === 2, null, { timeout: 60_000 });
+  // Both panels finish drawing one after the other: wait until their layouts stop changing before clicking.
+  const both = async (): Promise<string> => JSON.stringify([await layoutOf(page, 0), await layoutOf(page, 1)]);
+  for (let last = '', i = 0; i < 50; i++) {
+    const now = await both();
+    if (now === last) break;
+    last = now;
+    await page.waitForTimeout(200);
+  }
   const [a, b] = [await layoutOf(page, 0), await layoutOf(page, 1)];
   assert.ok(b.x > a.x + a.width / 2, 'panel 1 is to the right of panel 0');
   const gridTop = async (i: number): Promise<number> => {
@@ -200,17 +208,23 @@ test('viewer in chromium: diff labels, side by side, exports, copy link, colours
   await page.waitForFunction(() => document.querySelector('#cell-info')?.textContent?.includes('Kept'));
   const match = page.locator('.panel[data-panel="1"] .match-outline');
   assert.equal(await match.isVisible(), true);
-  // The outline follows the other panel's layout, which can still be settling on a loaded machine: poll.
+  // The outline follows the other panel's layout, which can still be settling on a loaded machine: poll,
+  // measuring both again each time.
+  let where = '';
   const onCell = async (): Promise<boolean> => {
     const mb = (await match.boundingBox())!;
-    return Math.abs(mb.x + mb.width / 2 - (b.x + b.left + 3.5 * (b.width / b.cols))) < 2 && Math.abs(mb.y + mb.height / 2 - (b.y + b.top + 0.5 * (b.height / b.rows))) < 2;
+    const now = await layoutOf(page, 1);
+    const cx = now.x + now.left + 3.5 * (now.width / now.cols);
+    const cy = now.y + now.top + 0.5 * (now.height / now.rows);
+    where = `outline centre (${mb.x + mb.width / 2}, ${mb.y + mb.height / 2}), cell centre (${cx}, ${cy}), panel 1 ${JSON.stringify(now)}, panel 0 ${JSON.stringify(await layoutOf(page, 0))}`;
+    return Math.abs(mb.x + mb.width / 2 - cx) < 2 && Math.abs(mb.y + mb.height / 2 - cy) < 2;
   };
   let placed = await onCell();
   for (let i = 0; i < 50 && !placed; i++) {
     await page.waitForTimeout(100);
     placed = await onCell();
   }
-  assert.ok(placed, 'the outline is on the same cell');
+  assert.ok(placed, `the outline is on the same cell: ${where}`);
   assert.equal(await page.locator('.panel[data-panel="0"] .match-outline').isVisible(), false);
   await page.screenshot({ path: nodePath.join(ARTIFACTS, 'insight-2-side-by-side.png'), fullPage: true });
 
