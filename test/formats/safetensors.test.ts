@@ -335,3 +335,21 @@ test('sharded checkpoint via model.safetensors.index.json', async () => {
   writeFileSync(join(empty, 'pytorch_model.bin'), '');
   await assert.rejects(openSafetensorsCheckpoint(fs, empty), /empty-model: no model\.safetensors or model\.safetensors\.index\.json found \(folder has: pytorch_model\.bin\)/);
 });
+
+test('bytesToFloat32 keeps handed-over F32 bytes as the array (no copy), and copies everything else', () => {
+  const values = new Float32Array([1.5, -2, 3.25, 0]);
+  const own = new Uint8Array(values.slice().buffer);
+  const kept = bytesToFloat32('F32', own, 4, true);
+  assert.equal(kept.buffer, own.buffer, 'a whole buffer handed over becomes the array');
+  assert.deepEqual(Array.from(kept), Array.from(values));
+  const notHandedOver = bytesToFloat32('F32', own, 4);
+  assert.notEqual(notHandedOver.buffer, own.buffer, 'bytes the caller keeps are copied');
+  // Part of a larger buffer (e.g. a storage shared by several tensors): copied even when handed over.
+  const larger = new Uint8Array(24);
+  larger.set(own, 4);
+  const part = bytesToFloat32('F32', larger.subarray(4, 20), 4, true);
+  assert.notEqual(part.buffer, larger.buffer);
+  assert.deepEqual(Array.from(part), Array.from(values));
+  // Other dtypes always convert into a new array.
+  assert.deepEqual(Array.from(bytesToFloat32('F64', new Uint8Array(new Float64Array([0.5, 2]).buffer), 2, true)), [0.5, 2]);
+});

@@ -204,7 +204,16 @@ test('viewer in chromium: diff labels, side by side, exports, copy link, colours
   };
   assert.ok(Math.abs((await gridTop(0)) - (await gridTop(1))) < 1.5, 'grids start at the same height');
   assert.equal(a.height, b.height);
-  await page.mouse.click(a.x + a.left + 3.5 * (a.width / a.cols), a.y + a.top + 0.5 * (a.height / a.rows));
+  // A cell was kept above (layer R−2, the last position), so "Kept" alone does not show that this click
+  // landed: wait for the link to name the clicked cell (top row = the output, position 3), clicking again
+  // if a redraw swallowed the click.
+  const clicked = `cell=0.${R - 1}.3`;
+  for (let attempt = 0; ; attempt++) {
+    await page.mouse.click(a.x + a.left + 3.5 * (a.width / a.cols), a.y + a.top + 0.5 * (a.height / a.rows));
+    const landed = await page.waitForFunction((t) => location.search.includes(t), clicked, { timeout: 5_000 }).then(() => true, () => false);
+    if (landed) break;
+    assert.ok(attempt < 4, `clicking cell (output, #3) never kept it; the link says ${new URL(page.url()).search}`);
+  }
   await page.waitForFunction(() => document.querySelector('#cell-info')?.textContent?.includes('Kept'));
   const match = page.locator('.panel[data-panel="1"] .match-outline');
   assert.equal(await match.isVisible(), true);
