@@ -144,7 +144,7 @@ export function bytesToFloat32(dtype: string, bytes: Uint8Array, n: number, hand
   if (!HOST_IS_LITTLE_ENDIAN) throw new Error('safetensors: big-endian hosts are not supported');
   // Copying a fresh read of exactly this tensor would leave the read buffer behind as garbage: a checkpoint's
   // worth while loading (GPT-2-small: 611 → 578 MiB after loading, and a fifth less load time).
-  if (handOver && dtype === 'F32' && bytes.byteOffset === 0 && bytes.buffer.byteLength === n * 4 && !(bytes.buffer instanceof SharedArrayBuffer)) {
+  if (handOver && dtype === 'F32' && bytes.byteOffset === 0 && bytes.buffer.byteLength === n * 4 && bytes.buffer instanceof ArrayBuffer) {
     return new Float32Array(bytes.buffer, 0, n);
   }
   const out = new Float32Array(n);
