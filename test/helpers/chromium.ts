@@ -18,7 +18,7 @@ export function chromiumSkip(what: string): false | string {
   return reason;
 }
 
-type ContextOptions = NonNullable<Parameters<typeof chromium.launchPersistentContext>[1]>;
+export type ContextOptions = NonNullable<Parameters<typeof chromium.launchPersistentContext>[1]>;
 
 /** Launches chromium on a fresh profile folder (the caller removes `profile` when done). */
 export async function launchChromium(options: ContextOptions, problems: string[]): Promise<{ context: BrowserContext; page: Page; profile: string }> {

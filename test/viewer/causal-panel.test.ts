@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page } from 'playwright-core';
-import { sharedDataDir } from '../helpers/shared-data.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { readGolden } from '../helpers/golden.js';
 import { kl64, lensLogProbs64 } from '../causal/helpers.js';
@@ -23,12 +22,12 @@ import { loadTunedLens } from '../../src/node/load-lens.js';
 import { nodeFileSystem } from '../../src/node/file-system.js';
 import { basisColumn, readCausalBases } from '../../src/causal/bases-file.js';
 import { subspaceAblationEdits } from '../../src/causal/interventions.js';
-import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
-import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
+import { chromiumSkip } from '../helpers/chromium.js';
+import { closeViewerInBrowser, openViewerInBrowser, REFERENCE_LENS_DIR as LENS_DIR } from '../helpers/viewer-browser.js';
+import type { ViewerServer } from '../../src/viewer/server.js';
 
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/viewer/', import.meta.url));
-const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 const LAYER = 2;
 const DIRECTION = 0;
 
@@ -51,15 +50,12 @@ before(async () => {
   writeFileSync(data, ids.slice(0, 2).map((s) => JSON.stringify({ input_ids: s.slice(0, 64) })).join('\n') + '\n');
   const r = await runCliInProcess(['causal-basis', '--lens', LENS_DIR, '--data', data, '--output', nodePath.join(dir, 'bases'), '--k', '3', '--layers', `1,${LAYER}`, '--max-iter', '12']);
   assert.equal(r.code, 0, r.stderr);
-  server = await startViewer({ port: 0, models: ['stories260K'], lenses: { stories260K: [LENS_DIR] }, bases: { stories260K: nodePath.join(dir, 'bases') }, log: (m) => problems.push(m) });
-  ({ context, page, profile } = await launchChromium({ viewport: { width: 1400, height: 1000 } }, problems));
+  ({ server, context, page, profile } = await openViewerInBrowser({ server: { bases: { stories260K: nodePath.join(dir, 'bases') } }, browser: { viewport: { width: 1400, height: 1000 } } }, problems));
 });
 
 after(async () => {
   if (skip) return;
-  await context?.close();
-  await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await closeViewerInBrowser({ server, context, profile });
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

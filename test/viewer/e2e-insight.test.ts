@@ -10,21 +10,20 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page } from 'playwright-core';
-import { sharedDataDir } from '../helpers/shared-data.js';
 import type { TrajectoryResponse } from '../../src/viewer/protocol.js';
 import type { DataExport } from '../../src/viewer/data-export.js';
 import { formatChange, shortTokenLabel } from '../../src/viewer/view-model.js';
 import { colorScaleStops } from '../../src/viz/heatmap-data.js';
-import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
-import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
+import { chromiumSkip } from '../helpers/chromium.js';
+import { closeViewerInBrowser, heatmapLayout, openViewerInBrowser } from '../helpers/viewer-browser.js';
+import type { ViewerServer } from '../../src/viewer/server.js';
 
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/viewer/', import.meta.url));
-const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 
 const skip = chromiumSkip('the viewer insight browser test');
 
@@ -37,26 +36,13 @@ const problems: string[] = [];
 before(async () => {
   if (skip) return;
   mkdirSync(ARTIFACTS, { recursive: true });
-  server = await startViewer({ port: 0, models: ['stories260K'], lenses: { stories260K: [LENS_DIR] }, log: (m) => problems.push(m) });
-  ({ context, page, profile } = await launchChromium({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: 'light' }, problems));
+  ({ server, context, page, profile } = await openViewerInBrowser({ browser: { viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: 'light' } }, problems));
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url.replace(/\/$/, '') });
 });
 
 after(async () => {
-  if (skip) return;
-  await context?.close();
-  await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (!skip) await closeViewerInBrowser({ server, context, profile });
 });
-
-interface Layout {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-  rows: number;
-  cols: number;
-}
 
 async function trajectory(body: Record<string, unknown>): Promise<TrajectoryResponse> {
   const res = await fetch(`${server.url}api/trajectory`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 0, prompt: PROMPT, topK: 10, ...body }) });
@@ -74,13 +60,6 @@ async function chartOption(p: Page, panel: number): Promise<{ cells: { col: numb
     const cells = o.series.flatMap((s) => s.data.map((d) => ({ col: d.value[0] as number, row: d.value[1] as number, label: d.label?.show === false ? null : (d.label?.formatter ?? null) })));
     return { cells, colours: o.visualMap[0]!.inRange.color, background: o.backgroundColor, titleColour: o.title[0]!.textStyle.color };
   }, panel);
-}
-
-async function layoutOf(p: Page, panel: number): Promise<Layout & { x: number; y: number }> {
-  const chart = p.locator(`.panel[data-panel="${panel}"] .heatmap`);
-  const layout = JSON.parse((await chart.getAttribute('data-layout'))!) as Layout;
-  const box = (await chart.boundingBox())!;
-  return { ...layout, x: box.x, y: box.y };
 }
 
 /** Parses the data rows of an exported CSV (provenance lines start with "#"). */
@@ -129,7 +108,7 @@ test('viewer in chromium: diff labels, side by side, exports, copy link, colours
   await page.goto(`${server.url}?prompt=${encodeURIComponent(PROMPT)}&lens=diff`);
   await page.waitForFunction(() => document.querySelectorAll('.panel').length === 1 && /tuned vs logit/.test(document.querySelector('.panel-head span')?.textContent ?? ''), null, { timeout: 60_000 });
   const opt = await chartOption(page, 0);
-  const layout = await layoutOf(page, 0);
+  const layout = await heatmapLayout(page, 0);
   assert.ok(opt.cells.length >= R * T);
   let checked = 0;
   for (const c of opt.cells) {
@@ -189,17 +168,17 @@ test('viewer in chromium: diff labels, side by side, exports, copy link, colours
   await page.selectOption('#lens', 'compare');
   await page.waitForFunction(() => document.querySelectorAll('.panel').length === 2, null, { timeout: 60_000 });
   // Both panels finish drawing one after the other: wait until their layouts stop changing before clicking.
-  const both = async (): Promise<string> => JSON.stringify([await layoutOf(page, 0), await layoutOf(page, 1)]);
+  const both = async (): Promise<string> => JSON.stringify([await heatmapLayout(page, 0), await heatmapLayout(page, 1)]);
   for (let last = '', i = 0; i < 50; i++) {
     const now = await both();
     if (now === last) break;
     last = now;
     await page.waitForTimeout(200);
   }
-  const [a, b] = [await layoutOf(page, 0), await layoutOf(page, 1)];
+  const [a, b] = [await heatmapLayout(page, 0), await heatmapLayout(page, 1)];
   assert.ok(b.x > a.x + a.width / 2, 'panel 1 is to the right of panel 0');
   const gridTop = async (i: number): Promise<number> => {
-    const l = await layoutOf(page, i);
+    const l = await heatmapLayout(page, i);
     return l.y + l.top;
   };
   assert.ok(Math.abs((await gridTop(0)) - (await gridTop(1))) < 1.5, 'grids start at the same height');
@@ -222,10 +201,10 @@ test('viewer in chromium: diff labels, side by side, exports, copy link, colours
   let where = '';
   const onCell = async (): Promise<boolean> => {
     const mb = (await match.boundingBox())!;
-    const now = await layoutOf(page, 1);
+    const now = await heatmapLayout(page, 1);
     const cx = now.x + now.left + 3.5 * (now.width / now.cols);
     const cy = now.y + now.top + 0.5 * (now.height / now.rows);
-    where = `outline centre (${mb.x + mb.width / 2}, ${mb.y + mb.height / 2}), cell centre (${cx}, ${cy}), panel 1 ${JSON.stringify(now)}, panel 0 ${JSON.stringify(await layoutOf(page, 0))}`;
+    where = `outline centre (${mb.x + mb.width / 2}, ${mb.y + mb.height / 2}), cell centre (${cx}, ${cy}), panel 1 ${JSON.stringify(now)}, panel 0 ${JSON.stringify(await heatmapLayout(page, 0))}`;
     return Math.abs(mb.x + mb.width / 2 - cx) < 2 && Math.abs(mb.y + mb.height / 2 - cy) < 2;
   };
   let placed = await onCell();

@@ -10,15 +10,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import * as nodePath from 'node:path';
+
 import { type BrowserContext, type Page } from 'playwright-core';
-import { sharedDataDir } from '../helpers/shared-data.js';
-import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
-import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
+import { chromiumSkip } from '../helpers/chromium.js';
+import { cellPoint, closeViewerInBrowser, heatmapLayout, openViewerInBrowser } from '../helpers/viewer-browser.js';
+import type { ViewerServer } from '../../src/viewer/server.js';
 import { MIN_CELL_WIDTH } from '../../src/viewer/client/token-axis.js';
 
-const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 /** 98 tokens on stories260K. */
 const LONG_PROMPT =
   'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends. ' +
@@ -36,36 +34,17 @@ const problems: string[] = [];
 
 before(async () => {
   if (skip) return;
-  server = await startViewer({ port: 0, models: ['stories260K'], lenses: { stories260K: [LENS_DIR] }, log: (m) => problems.push(m) });
-  ({ context, page, profile } = await launchChromium({ viewport: { width: 1280, height: 800 } }, problems));
+  ({ server, context, page, profile } = await openViewerInBrowser({ browser: { viewport: { width: 1280, height: 800 } } }, problems));
 });
 
 after(async () => {
-  if (skip) return;
-  await context?.close();
-  await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (!skip) await closeViewerInBrowser({ server, context, profile });
 });
-
-interface Layout {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-  rows: number;
-  cols: number;
-  first: number;
-  total: number;
-}
 
 type Point = [number, number];
 interface Label {
   text: string;
   quad: Point[];
-}
-
-async function layoutOf(p: Page, panel: number): Promise<Layout> {
-  return JSON.parse((await p.locator(`.panel[data-panel="${panel}"] .heatmap`).getAttribute('data-layout'))!) as Layout;
 }
 
 /** Every text of a panel's chart outside its grid (axis labels, names, title, colour bar), as the rotated box it covers on screen. */
@@ -134,11 +113,6 @@ async function assertColourBarInView(p: Page, panel: number, where: string): Pro
 }
 
 /** Window coordinates of the centre of visible display cell (row from the bottom, col from the window's left) of a panel. */
-async function cellPoint(p: Page, panel: number, row: number, col: number): Promise<{ x: number; y: number }> {
-  const l = await layoutOf(p, panel);
-  const box = (await p.locator(`.panel[data-panel="${panel}"] .heatmap`).boundingBox())!;
-  return { x: box.x + l.left + (col + 0.5) * (l.width / l.cols), y: box.y + l.top + (l.rows - 1 - row + 0.5) * (l.height / l.rows) };
-}
 
 async function open(p: Page, query: Record<string, string>, panels: number): Promise<void> {
   await p.goto(`${server.url}?${new URLSearchParams(query).toString()}`);
@@ -149,7 +123,7 @@ async function open(p: Page, query: Record<string, string>, panels: number): Pro
 test('viewer layout in chromium: long prompt at 1280×800 and 700 px, range brush, pin chart, narrow drawer', { skip, timeout: 120_000 }, async () => {
   // --- 1280×800, side by side: legible cells in a window, labels apart, colour bar on screen, windows move together.
   await open(page, { prompt: LONG_PROMPT, lens: 'compare' }, 2);
-  const l0 = await layoutOf(page, 0);
+  const l0 = await heatmapLayout(page, 0);
   assert.equal(l0.total, T);
   assert.ok(l0.cols < T && l0.width / l0.cols >= MIN_CELL_WIDTH, `cells ${l0.width / l0.cols} px wide, ${l0.cols} of ${T} shown`);
   const labels = await outsideLabels(page, 0);
@@ -167,8 +141,8 @@ test('viewer layout in chromium: long prompt at 1280×800 and 700 px, range brus
   await page.mouse.move(chartBox.x + l0.left + 130, sliderY, { steps: 5 });
   await page.mouse.up();
   await page.waitForFunction(() => (JSON.parse((document.querySelector('.panel[data-panel="0"] .heatmap') as HTMLElement).dataset.layout!) as { first: number }).first > 0);
-  const moved = await layoutOf(page, 0);
-  assert.equal((await layoutOf(page, 1)).first, moved.first, 'both panels show the same columns');
+  const moved = await heatmapLayout(page, 0);
+  assert.equal((await heatmapLayout(page, 1)).first, moved.first, 'both panels show the same columns');
   const c = await cellPoint(page, 1, 5, 2);
   await page.mouse.move(c.x, c.y);
   await page.waitForFunction((t) => document.querySelector('#cell-info b')?.textContent?.startsWith(t), `output · #${moved.first + 2} `);
@@ -191,7 +165,7 @@ test('viewer layout in chromium: long prompt at 1280×800 and 700 px, range brus
   assert.equal(await page.inputValue('#from'), '0');
 
   const band = (await page.locator('.panel[data-panel="0"] .range-brush').boundingBox())!;
-  const lb = await layoutOf(page, 0);
+  const lb = await heatmapLayout(page, 0);
   const cw = lb.width / lb.cols;
   await page.mouse.move(band.x + 3.5 * cw, band.y + band.height / 2);
   await page.mouse.down();
@@ -201,7 +175,7 @@ test('viewer layout in chromium: long prompt at 1280×800 and 700 px, range brus
   await page.waitForFunction((f) => (document.querySelector('#from') as HTMLInputElement).value === f, String(from));
   assert.equal(await page.inputValue('#to'), String(to));
   assert.match(page.url(), new RegExp(`from=${from}&to=${to}`));
-  assert.equal((await layoutOf(page, 0)).cols, to - from);
+  assert.equal((await heatmapLayout(page, 0)).cols, to - from);
   assert.match((await page.textContent('#range-message'))!, new RegExp(`Showing positions ${from}–${to - 1} of 0–97`));
   await page.click('#range-message button');
   await page.waitForFunction(() => (JSON.parse((document.querySelector('.panel .heatmap') as HTMLElement).dataset.layout!) as { total: number }).total === 98);
@@ -237,7 +211,7 @@ test('viewer layout in chromium: long prompt at 1280×800 and 700 px, range brus
   await page.setViewportSize({ width: 700, height: 800 });
   await open(page, { prompt: LONG_PROMPT, lens: 'tuned' }, 1);
   assertNoOverlap(await outsideLabels(page, 0), '700 px');
-  const narrow = await layoutOf(page, 0);
+  const narrow = await heatmapLayout(page, 0);
   assert.ok(narrow.width / narrow.cols >= MIN_CELL_WIDTH);
   await page.locator('.panel[data-panel="0"] .heatmap').evaluate((e) => e.scrollIntoView({ block: 'start' }));
   await assertColourBarInView(page, 0, '700 px');

@@ -7,18 +7,17 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page } from 'playwright-core';
-import { sharedDataDir } from '../helpers/shared-data.js';
 import { gridDepths } from '../../src/viewer/grid-modes.js';
-import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
-import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
+import { chromiumSkip } from '../helpers/chromium.js';
+import { cellPoint, closeViewerInBrowser, heatmapLayout, openViewerInBrowser } from '../helpers/viewer-browser.js';
+import type { ViewerServer } from '../../src/viewer/server.js';
 
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/viewer/', import.meta.url));
-const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 
 const skip = chromiumSkip('the grid-mode browser test');
 
@@ -31,38 +30,12 @@ const problems: string[] = [];
 before(async () => {
   if (skip) return;
   mkdirSync(ARTIFACTS, { recursive: true });
-  server = await startViewer({ port: 0, models: ['stories260K'], lenses: { stories260K: [LENS_DIR] }, log: (m) => problems.push(m) });
-  ({ context, page, profile } = await launchChromium({ viewport: { width: 1280, height: 900 }, acceptDownloads: true }, problems));
+  ({ server, context, page, profile } = await openViewerInBrowser({ browser: { viewport: { width: 1280, height: 900 }, acceptDownloads: true } }, problems));
 });
 
 after(async () => {
-  if (skip) return;
-  await context?.close();
-  await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (!skip) await closeViewerInBrowser({ server, context, profile });
 });
-
-interface Layout {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-  rows: number;
-  cols: number;
-}
-
-async function layoutOf(p: Page, panel = 0): Promise<Layout> {
-  return JSON.parse((await p.locator(`.panel[data-panel="${panel}"] .heatmap`).getAttribute('data-layout'))!) as Layout;
-}
-
-/** Page coordinates of the centre of display cell (row from the bottom, col) of panel `panel`. */
-async function cellPoint(p: Page, panel: number, row: number, col: number): Promise<{ x: number; y: number }> {
-  const layout = await layoutOf(p, panel);
-  const box = (await p.locator(`.panel[data-panel="${panel}"] .heatmap`).boundingBox())!;
-  const cw = layout.width / layout.cols;
-  const ch = layout.height / layout.rows;
-  return { x: box.x + layout.left + (col + 0.5) * cw, y: box.y + layout.top + (layout.rows - 1 - row + 0.5) * ch };
-}
 
 async function hover(p: Page, panel: number, row: number, col: number): Promise<void> {
   await p.locator(`.panel[data-panel="${panel}"] .heatmap`).scrollIntoViewIfNeeded();
@@ -117,7 +90,7 @@ test('sub-layer reads: ".attn" rows between the block rows, logit lens for them 
   await page.waitForFunction(() => document.querySelectorAll('.panel').length === 1, null, { timeout: 60_000 });
   await page.selectOption('#grid-mode', 'sublayer');
   await page.waitForFunction(() => (document.querySelector('#notice')?.textContent ?? '').includes('translators exist only for block outputs'), null, { timeout: 60_000 });
-  assert.equal((await layoutOf(page)).rows, 11, 'input, 0.attn, 1, 1.attn, …, 4, 4.attn, output');
+  assert.equal((await heatmapLayout(page)).rows, 11, 'input, 0.attn, 1, 1.attn, …, 4, 4.attn, output');
   const texts = await page.locator('.panel[data-panel="0"] .heatmap svg text').allTextContents();
   for (const label of ['0.attn', '4.attn', 'output', 'input']) assert.ok(texts.includes(label), `row label ${label}`);
   assert.match((await page.locator('.panel[data-panel="0"] .panel-head').textContent())!, /\.attn rows: logit lens/);

@@ -9,19 +9,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page } from 'playwright-core';
-import { sharedDataDir } from '../helpers/shared-data.js';
 import type { TrajectoryResponse } from '../../src/viewer/protocol.js';
 import { shortTokenLabel } from '../../src/viewer/view-model.js';
-import { chromiumSkip, launchChromium } from '../helpers/chromium.js';
-import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
+import { chromiumSkip } from '../helpers/chromium.js';
+import { closeViewerInBrowser, openViewerInBrowser } from '../helpers/viewer-browser.js';
+import type { ViewerServer } from '../../src/viewer/server.js';
 
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/viewer/', import.meta.url));
-const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 
 const skip = chromiumSkip('the viewer target browser test');
 
@@ -34,15 +33,11 @@ const problems: string[] = [];
 before(async () => {
   if (skip) return;
   mkdirSync(ARTIFACTS, { recursive: true });
-  server = await startViewer({ port: 0, models: ['stories260K'], lenses: { stories260K: [LENS_DIR] }, log: (m) => problems.push(m) });
-  ({ context, page, profile } = await launchChromium({ viewport: { width: 1280, height: 800 } }, problems));
+  ({ server, context, page, profile } = await openViewerInBrowser({ browser: { viewport: { width: 1280, height: 800 } } }, problems));
 });
 
 after(async () => {
-  if (skip) return;
-  await context?.close();
-  await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (!skip) await closeViewerInBrowser({ server, context, profile });
 });
 
 /** The value drawn in display cell (row from the bottom, col) of a panel, read from its ECharts option. */

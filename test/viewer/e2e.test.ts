@@ -7,23 +7,19 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { sharedDataDir } from '../helpers/shared-data.js';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { chromiumSkip } from '../helpers/chromium.js';
+import { cellPoint, closeViewerInBrowser, heatmapLayout, openViewerInBrowser } from '../helpers/viewer-browser.js';
 import { loadModel } from '../../src/node/load-model.js';
-import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
+import type { ViewerServer } from '../../src/viewer/server.js';
 
-const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/viewer/', import.meta.url));
-const LENS_DIR = nodePath.join(sharedDataDir(), 'golden', 'reference-lens', 'lens');
 
-const skip = existsSync(CHROMIUM) ? false : `chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set TUNED_LENS_CHROMIUM): skipping the viewer browser test`;
-if (skip) console.log(`# ${skip}`);
+const skip = chromiumSkip('the viewer browser test');
 
 let server: ViewerServer;
 let context: BrowserContext;
@@ -37,59 +33,20 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   // The model load waits for the test's go-ahead, so the progress display can be seen deterministically.
   const gate = new Promise<void>((r) => (releaseModel = r));
-  server = await startViewer({
-    port: 0,
-    models: ['stories260K'],
-    lenses: { stories260K: [LENS_DIR] },
-    log: (m) => problems.push(m),
-    loaders: {
-      loadModel: async (spec) => {
-        await gate;
-        return loadModel(spec);
-      },
+  const loaders = {
+    loadModel: async (spec: string) => {
+      await gate;
+      return loadModel(spec);
     },
-  });
-  profile = mkdtempSync(nodePath.join(tmpdir(), 'tuned-lens-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: FLAGS,
-    viewport: { width: 1500, height: 1000 },
-    acceptDownloads: true,
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  };
+  ({ server, context, page, profile } = await openViewerInBrowser({ server: { loaders }, browser: { viewport: { width: 1500, height: 1000 }, acceptDownloads: true } }, problems));
 });
 
 after(async () => {
   if (skip) return;
   releaseModel();
-  await context?.close();
-  await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await closeViewerInBrowser({ server, context, profile });
 });
-
-interface Layout {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-  rows: number;
-  cols: number;
-}
-
-/** Page coordinates of the centre of display cell (row from the bottom, col) of panel `panel`. */
-async function cellPoint(p: Page, panel: number, row: number, col: number): Promise<{ x: number; y: number }> {
-  const chart = p.locator(`.panel[data-panel="${panel}"] .heatmap`);
-  const layout = JSON.parse((await chart.getAttribute('data-layout'))!) as Layout;
-  const box = (await chart.boundingBox())!;
-  const cw = layout.width / layout.cols;
-  const ch = layout.height / layout.rows;
-  return { x: box.x + layout.left + (col + 0.5) * cw, y: box.y + layout.top + (layout.rows - 1 - row + 0.5) * ch };
-}
 
 async function topListTokens(p: Page, grid = 0): Promise<string[]> {
   return p.locator(`#top-lists .top-list[data-grid="${grid}"] button .tok`).allTextContents();
@@ -122,7 +79,7 @@ test('viewer in chromium: grid, hover top-10, pins, URL state, side by side, err
   await page.screenshot({ path: nodePath.join(ARTIFACTS, '1-logit-lens.png'), fullPage: true });
 
   // Hover cells: the side panel lists the top-10; the top-1 at the last position is " She" (output) and " One" (layer 4).
-  const layout = JSON.parse((await page.locator('.panel[data-panel="0"] .heatmap').getAttribute('data-layout'))!) as Layout;
+  const layout = await heatmapLayout(page, 0);
   assert.deepEqual([layout.rows, layout.cols], [6, 16]);
   const layer4 = await cellPoint(page, 0, 4, 15);
   await page.mouse.move(layer4.x, layer4.y);
@@ -175,7 +132,7 @@ test('viewer in chromium: grid, hover top-10, pins, URL state, side by side, err
   await page.fill('#stride', '2');
   await page.dispatchEvent('#stride', 'change');
   ready = await waitReady(page, ready);
-  const strided = JSON.parse((await page.locator('.panel[data-panel="0"] .heatmap').getAttribute('data-layout'))!) as Layout;
+  const strided = await heatmapLayout(page, 0);
   assert.equal(strided.rows, 4);
   assert.match(page.url(), /stride=2/);
 

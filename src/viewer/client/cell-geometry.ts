@@ -10,9 +10,10 @@ export interface ChartLayout {
   width: number;
   height: number;
   rows: number;
-  /** Columns shown: a window of `cols` display columns from `first` (long prompts scroll). */
+  /** Columns shown: a window of `cols` display columns from `first` of `total` (long prompts scroll). */
   cols: number;
   first?: number;
+  total?: number;
 }
 
 /** The chart element of panel `index` and its layout, if drawn. */
