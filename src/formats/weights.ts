@@ -16,7 +16,10 @@ export interface WeightSource {
   /** Stored dtype as in the file ("F32", "F16", "BF16", "BOOL", ...). */
   dtype(name: string): string;
   shape(name: string): number[];
-  /** Reads and converts to float32 (f16/bf16 widened exactly). Throws naming file and tensor on failure. */
+  /**
+   * Reads and converts to float32 (f16/bf16 widened exactly). Throws naming file and tensor on failure.
+   * Every call returns a new array that only the caller holds (loading transposes some in place).
+   */
   readFloat32(name: string): Promise<HostTensor>;
   close(): Promise<void>;
 }

@@ -70,6 +70,7 @@ export async function compileHiddenStates(
       return outs;
     },
     { ...forward, logits: false },
+    true,
   );
   return async (batch) => {
     const [B, T] = batchShape(batch);

@@ -3,20 +3,24 @@
  * Portable (no node:* imports): the runtime is injected.
  */
 import { Graph, type Value } from '../graph/graph.js';
-import type { HostArray, Runtime } from '../graph/runtime.js';
+import { outputsInOneArray, type HostArray, type Runtime } from '../graph/runtime.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { Architecture } from './architecture.js';
 import type { ModelWeights } from './load-weights.js';
 import type { ModelConfig } from './model-config.js';
 import { alibiBias, attentionMask, batchShape, distinctWindows, maskInputName, positionIds, rotaryTables, type Batch } from './position-inputs.js';
 import { ExtraInputs, type ForwardOptions } from './interventions.js';
-import { forwardGraph, outputHead, type ForwardValues } from './transformer.js';
+import { forwardGraph, type ForwardValues } from './transformer.js';
+import { logitsInSlices } from './logits-in-slices.js';
 import { positionInputs, WeightInputs, type PositionValues } from './graph-inputs.js';
 
 export interface ForwardResult {
   /** [B, T, vocab] */
   logits: HostArray;
-  /** L + 1 arrays of [B, T, d] (HF indexing; the last is after the final norm); plan length + 1 with a block plan. */
+  /**
+   * L + 1 arrays of [B, T, d] (HF indexing; the last is after the final norm); plan length + 1 with a block
+   * plan. They and `finalNormInput` (and small logits) are views of one array: `slice()` one to keep it alone.
+   */
   hiddenStates: HostArray[];
   /** [B, T, d] residual before the final norm. */
   finalNormInput: HostArray;
@@ -34,6 +38,14 @@ export interface ModelGraph {
   /** Feeds for ids, masks, positions, weights and extra inputs with data. */
   feeds(): Record<string, HostArray['data']>;
 }
+
+/**
+ * How graphs returning hidden states are compiled: without onnxruntime's memory arena. Their intermediates
+ * (at most [T, d_ff]) reuse glibc's heap between runs just as fast, and an arena would stay resident under
+ * the vocabulary-sized work that follows (GPT-2-small's forward at 1024 tokens: peak RSS 1010–1018 MiB with
+ * it, 940–963 without; docs/benchmarks.md). Their outputs are written into one array (`outputsInOneArray`).
+ */
+const TRUNK_COMPILE = { memoryArena: false } as const;
 
 export class LanguageModel {
   constructor(
@@ -117,69 +129,65 @@ export class LanguageModel {
 
   /**
    * Builds and compiles a graph once for batches shaped like `shape`, returning a function that runs
-   * it on any batch of that shape (only ids and position inputs change between runs).
+   * it on any batch of that shape (only ids and position inputs change between runs). `trunk`: the
+   * outputs are large per-position states (hidden states): compiled and run as `forward` runs its trunk.
    */
   async compileForShape(
     shape: Batch,
     build: (mg: ModelGraph) => Record<string, Value>,
     options: ForwardOptions = {},
+    trunk = false,
   ): Promise<(batch: Batch, extraFeeds?: Record<string, HostArray['data']>) => Promise<Record<string, HostArray>>> {
     const mg = this.buildGraph(shape, options);
     const outputs = build(mg);
-    const compiled = await this.runtime.compile(outputs);
+    const compiled = await this.runtime.compile(outputs, trunk ? TRUNK_COMPILE : {});
     const weightFeeds = mg.weights.feeds();
     const [B, T] = batchShape(shape);
     return async (batch, extraFeeds = {}) => {
       const [b, t] = batchShape(batch);
       if (b !== B || t !== T) throw new Error(`this compiled graph takes batches of ${B} × ${T} tokens, got ${b} × ${t}`);
-      return compiled.run({ ...weightFeeds, ...mg.extraInputs.feeds(), ...this.batchFeeds(batch), ...extraFeeds });
+      return compiled.run({ ...weightFeeds, ...mg.extraInputs.feeds(), ...this.batchFeeds(batch), ...extraFeeds }, trunk ? outputsInOneArray(compiled.outputs) : {});
     };
   }
 
   /**
    * Logits, every hidden state (HF indexing) and the residual before the final norm; options as in `buildGraph`.
-   * Logits larger than `logitBlockBytes` (default 8 MB) are computed by a second graph over blocks of
-   * positions, so the only vocabulary-sized array is the returned one (in one graph onnxruntime holds a
-   * second [T, vocab] buffer). GPT-2-small at 1024 tokens, peak RSS of the whole process (checkpoint 475
-   * MiB): one graph 1146 MiB, 32 MB blocks 970–978, 8 MB blocks 880–893 = 1.85–1.88× (docs/benchmarks.md).
+   * Logits larger than `logitBlockBytes` (default 4 MB) are computed by a second graph over slices of the
+   * vocabulary (src/models/logits-in-slices.ts), so the only vocabulary-sized array is the returned one.
+   * `into`: a previous result of the same batch shape whose arrays are overwritten instead of allocating
+   * new ones. For repeated forwards that is much faster where fresh memory is slow to touch (on this project's
+   * VM, 1.3× at 1024 tokens of GPT-2-small: docs/benchmarks.md); the previous result's contents are gone.
    */
-  async forward(batch: Batch, options: Omit<ForwardOptions, 'logits'> & { logitBlockBytes?: number } = {}): Promise<ForwardResult> {
-    const { logitBlockBytes = 8 * 2 ** 20, ...forwardOptions } = options;
+  async forward(batch: Batch, options: Omit<ForwardOptions, 'logits'> & { logitBlockBytes?: number; into?: ForwardResult } = {}): Promise<ForwardResult> {
+    const { logitBlockBytes = 4 * 2 ** 20, into, ...forwardOptions } = options;
     const [B, T] = batchShape(batch);
     const V = this.config.vocabSize;
-    const blocks = Math.min(T, Math.ceil((B * T * V * 4) / logitBlockBytes));
-    const mg = this.buildGraph(batch, { ...forwardOptions, logits: blocks <= 1 });
+    const inGraph = B * T * V * 4 <= logitBlockBytes;
+    const mg = this.buildGraph(batch, { ...forwardOptions, logits: inGraph });
     const outputs: Record<string, Value> = { final_norm_input: mg.forward.finalNormInput };
-    if (blocks <= 1) outputs.logits = mg.forward.logits;
+    if (inGraph) outputs.logits = mg.forward.logits;
     mg.forward.hiddenStates.forEach((h, i) => (outputs[`hidden_${i}`] = h));
-    const r = await this.run(mg, outputs);
-    const hiddenStates = mg.forward.hiddenStates.map((_, i) => r[`hidden_${i}`]!);
-    const logits = blocks <= 1 ? r.logits! : await this.logitsInBlocks(hiddenStates[hiddenStates.length - 1]!, Math.ceil(T / blocks));
-    return { logits, finalNormInput: r.final_norm_input!, hiddenStates };
-  }
-
-  /** The output head on normed states [B, T, d], `size` positions per run (the last block zero-padded). */
-  private async logitsInBlocks(normed: HostArray, size: number): Promise<HostArray> {
-    const [B, T, d] = normed.shape as [number, number, number];
-    const V = this.config.vocabSize;
-    const g = new Graph();
-    const weights = new WeightInputs(g, this.weights);
-    const compiled = await this.runtime.compile({ logits: outputHead(this.config, weights, g.input('normed', 'float32', [B, size, d])) });
-    const src = normed.data as Float32Array;
-    const logits = new Float32Array(B * T * V);
-    const block = new Float32Array(B * size * d);
-    for (let start = 0; start < T; start += size) {
-      const n = Math.min(size, T - start);
-      block.fill(0);
-      for (let b = 0; b < B; b++) block.set(src.subarray((b * T + start) * d, (b * T + start + n) * d), b * size * d);
-      // With one sequence, a whole block's logits are a contiguous range of the result: onnxruntime writes
-      // them there directly, so no block-sized buffer is allocated or copied.
-      const direct = B === 1 && n === size;
-      const into: Record<string, Float32Array> = direct ? { logits: logits.subarray(start * V, (start + size) * V) } : {};
-      const out = (await compiled.run({ ...weights.feeds(), normed: block }, into)).logits!.data as Float32Array;
-      if (!direct) for (let b = 0; b < B; b++) logits.set(out.subarray(b * size * V, (b * size + n) * V), (b * T + start) * V);
+    const trunk = await this.runtime.compile(outputs, TRUNK_COMPILE);
+    let targets: Record<string, HostArray['data']>;
+    if (into) {
+      if (into.hiddenStates.length !== mg.forward.hiddenStates.length) {
+        throw new Error(`the result to write into has ${into.hiddenStates.length} hidden states; this forward has ${mg.forward.hiddenStates.length}`);
+      }
+      targets = { final_norm_input: into.finalNormInput.data };
+      into.hiddenStates.forEach((h, i) => (targets[`hidden_${i}`] = h.data));
+      if (inGraph) targets.logits = into.logits.data;
+    } else {
+      targets = outputsInOneArray(trunk.outputs);
     }
-    return { data: logits, shape: [B, T, V] };
+    const r = await trunk.run(mg.feeds(), targets);
+    const hiddenStates = mg.forward.hiddenStates.map((_, i) => r[`hidden_${i}`]!);
+    const logits = inGraph
+      ? r.logits!
+      : await logitsInSlices(this.runtime, this.config, this.weights, hiddenStates[hiddenStates.length - 1]!, {
+          blockBytes: logitBlockBytes,
+          into: into?.logits.data as Float32Array | undefined,
+        });
+    return { logits, finalNormInput: r.final_norm_input!, hiddenStates };
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { HostTensor, WeightSource } from '../formats/weights.js';
 import type { Architecture } from './architecture.js';
 import type { ModelConfig } from './model-config.js';
-import { concatRows, fusedPerHeadToQkv, interleavedToHalfRotary, transpose2d } from './weight-transforms.js';
+import { concatRows, fusedPerHeadToQkv, interleavedToHalfRotary, transpose2dInPlace } from './weight-transforms.js';
 
 export type ModelWeights = Map<string, HostTensor>;
 
@@ -70,7 +70,7 @@ export async function loadWeights(arch: Architecture, cfg: ModelConfig, src: Wei
   /** Reads `<prefix>.weight` as a PyTorch Linear weight [out, in] (transposing Conv1D layouts). */
   const linearWeight = async (prefix: string): Promise<HostTensor> => {
     const t = await r.read(`${prefix}.weight`);
-    return arch.conv1dWeights ? transpose2d(t) : t;
+    return arch.conv1dWeights ? transpose2dInPlace(t) : t; // the array read is ours alone
   };
   const put = (name: string, srcName: string, t: HostTensor | null, shape: number[]): void => {
     if (!t) return;

@@ -50,7 +50,9 @@ function controlledOrt(): { ort: OrtModule; finishRuns: () => void; released: nu
       create: async () => {
         const id = created++;
         return {
-          run: () => new Promise((resolve) => pending.push(() => resolve({}))),
+          // Like onnxruntime-node, the run hands back a new array for every output fetched.
+          run: (feeds: Record<string, { data: Float32Array }>, fetches: Record<string, unknown>) =>
+            new Promise((resolve) => pending.push(() => resolve(Object.fromEntries(Object.keys(fetches).map((k) => [k, { data: new Float32Array(feeds.x!.data.length) }]))))),
           release: async () => void released.push(id),
         } as unknown as InferenceSession;
       },
