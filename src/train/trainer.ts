@@ -10,7 +10,7 @@ import type { HostData } from '../graph/runtime.js';
 import type { TunedLens } from '../lens/lens.js';
 import { compileHiddenStates, CompiledRows, type HiddenStates } from '../lens/rows.js';
 import type { Batch } from '../models/position-inputs.js';
-import { gradientName, lensLossReduction, LOSSES, NEXT_IDS, POSITION_WEIGHTS, trainedParameters, type LensLoss } from './lens-loss.js';
+import { compileParameterGradients, lensLossReduction, LOSSES, NEXT_IDS, POSITION_WEIGHTS, TRANSLATED_GRADIENT, trainedParameters, type LensLoss } from './lens-loss.js';
 import { baseLearningRate, clipGradNorm, linearScheduleFactor, Optimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 
 /**
@@ -140,16 +140,25 @@ export async function trainLens(
   const positionsCounted = cfg.loss === 'kl' ? T : T - 1;
   if (positionsCounted < 1) throw new Error('--loss ce needs sequences of at least 2 tokens');
   const reduction = lensLossReduction(lens, { loss: cfg.loss, biasOnly: cfg.biasOnly });
-  const runners = new Map<number, { forward: (batch: Batch) => Promise<HiddenStates>; rows: CompiledRows }>();
-  const runnersFor = async (m: number): Promise<{ forward: (batch: Batch) => Promise<HiddenStates>; rows: CompiledRows }> => {
+  interface Runners {
+    forward: (batch: Batch) => Promise<HiddenStates>;
+    rows: CompiledRows;
+    parameterGradients: (hidden: HiddenStates, delta: Float32Array) => Promise<Float32Array[]>;
+    /** δ of the micro-batch, [L, m, T, d]: every block writes its real positions. */
+    delta: Float32Array;
+  }
+  const runners = new Map<number, Runners>();
+  const runnersFor = async (m: number): Promise<Runners> => {
     let r = runners.get(m);
     if (!r) {
       const forward = await compileHiddenStates(model, { ids: chunks.slice(0, m) as number[][] });
       const rows = await CompiledRows.compile(model, m, T, reduction, { blockBytes: cfg.blockBytes ?? TRAIN_BLOCK_BYTES });
-      runners.set(m, (r = { forward, rows }));
+      const parameterGradients = await compileParameterGradients(model, lens, m, T, cfg.biasOnly);
+      runners.set(m, (r = { forward, rows, parameterGradients, delta: new Float32Array(L * m * T * model.config.dModel) }));
     }
     return r;
   };
+  const d = model.config.dModel;
 
   for (let step = startStep; step < cfg.numSteps; step++) {
     const grads = params.map((p) => new Float32Array(p.tensor.data.length));
@@ -164,15 +173,20 @@ export async function trainLens(
       for (let b = 0; b < m; b++) weights.fill(1 / (S * positionsCounted), b * T, b * T + positionsCounted);
       const feeds: Record<string, HostData> = { [POSITION_WEIGHTS]: weights };
       if (cfg.loss === 'ce') feeds[NEXT_IDS] = BigInt64Array.from(ids.flatMap((row) => row.map((_, t) => BigInt(t + 1 < T ? row[t + 1]! : 0))));
-      await run.rows.run(hidden, feeds, (r) => {
+      await run.rows.run(hidden, feeds, (r, w) => {
         const blockLosses = r[LOSSES]!.data as Float32Array;
         for (let i = 0; i < L; i++) losses[i]! += blockLosses[i]!;
-        params.forEach((p, k) => {
-          const gsrc = r[gradientName(p)]!.data as Float32Array;
-          const gdst = grads[k]!;
-          for (let j = 0; j < gdst.length; j++) gdst[j] = Math.fround(gdst[j]! + gsrc[j]!);
-        });
+        // δ [L, m, size, d] of this block → its real positions of the micro-batch's [L, m, T, d].
+        const blockDelta = r[TRANSLATED_GRADIENT]!.data as Float32Array;
+        for (let rowStart = 0; rowStart < L * m; rowStart++) {
+          run.delta.set(blockDelta.subarray(rowStart * w.size * d, (rowStart * w.size + w.length) * d), (rowStart * T + w.start) * d);
+        }
       }, undefined, { reuseOutputs: true });
+      const microGrads = await run.parameterGradients(hidden, run.delta);
+      grads.forEach((gdst, k) => {
+        const gsrc = microGrads[k]!;
+        for (let j = 0; j < gdst.length; j++) gdst[j] = Math.fround(gdst[j]! + gsrc[j]!);
+      });
     }
     const gradNorm = clipGradNorm(grads, cfg.maxGradNorm);
     if (!Number.isFinite(gradNorm) || losses.some((l) => !Number.isFinite(l))) {
