@@ -40,12 +40,17 @@ export interface ModelGraph {
 }
 
 /**
- * How graphs returning hidden states are compiled: without onnxruntime's memory arena. Their intermediates
- * (at most [T, d_ff]) reuse glibc's heap between runs just as fast, and an arena would stay resident under
- * the vocabulary-sized work that follows (GPT-2-small's forward at 1024 tokens: peak RSS 1010–1018 MiB with
- * it, 940–963 without; docs/benchmarks.md). Their outputs are written into one array (`outputsInOneArray`).
+ * How graphs returning hidden states are compiled. Where their intermediates are large (the widest,
+ * [B, T, max(d_ff, 3d)], at least 4 MiB), without onnxruntime's memory arena: glibc's heap recycles such
+ * blocks between runs just as fast, and an arena would stay resident under the vocabulary-sized work that
+ * follows (GPT-2-small's forward at 1024 tokens, 12 MiB: peak RSS 1010–1018 MiB with it, 940–963 without).
+ * Small ones are many small mallocs, which the arena does faster (stories260K's training trunk, 0.5 MiB:
+ * 17.6 ms a run with it, 21.8 without). Their outputs are written into one array (`outputsInOneArray`).
  */
-const TRUNK_COMPILE = { memoryArena: false } as const;
+function trunkCompileOptions(cfg: ModelConfig, shape: Batch): { memoryArena: boolean } {
+  const [B, T] = batchShape(shape);
+  return { memoryArena: B * T * Math.max(cfg.dFF, 3 * cfg.dModel) * 4 < 4 * 2 ** 20 };
+}
 
 export class LanguageModel {
   constructor(
@@ -140,7 +145,7 @@ export class LanguageModel {
   ): Promise<(batch: Batch, extraFeeds?: Record<string, HostArray['data']>) => Promise<Record<string, HostArray>>> {
     const mg = this.buildGraph(shape, options);
     const outputs = build(mg);
-    const compiled = await this.runtime.compile(outputs, trunk ? TRUNK_COMPILE : {});
+    const compiled = await this.runtime.compile(outputs, trunk ? trunkCompileOptions(this.config, shape) : {});
     const weightFeeds = mg.weights.feeds();
     const [B, T] = batchShape(shape);
     return async (batch, extraFeeds = {}) => {
@@ -167,7 +172,7 @@ export class LanguageModel {
     const outputs: Record<string, Value> = { final_norm_input: mg.forward.finalNormInput };
     if (inGraph) outputs.logits = mg.forward.logits;
     mg.forward.hiddenStates.forEach((h, i) => (outputs[`hidden_${i}`] = h));
-    const trunk = await this.runtime.compile(outputs, TRUNK_COMPILE);
+    const trunk = await this.runtime.compile(outputs, trunkCompileOptions(this.config, batch));
     let targets: Record<string, HostArray['data']>;
     if (into) {
       if (into.hiddenStates.length !== mg.forward.hiddenStates.length) {

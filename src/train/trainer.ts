@@ -8,9 +8,9 @@ import { openSafetensors, serializeSafetensors } from '../formats/safetensors.js
 import type { HostTensor } from '../formats/weights.js';
 import type { HostData } from '../graph/runtime.js';
 import type { TunedLens } from '../lens/lens.js';
-import { compileHiddenStates, CompiledRows, type HiddenStates } from '../lens/rows.js';
+import { blockPositions, compileHiddenStates, CompiledRows, type HiddenStates } from '../lens/rows.js';
 import type { Batch } from '../models/position-inputs.js';
-import { compileParameterGradients, lensLossReduction, LOSSES, NEXT_IDS, POSITION_WEIGHTS, TRANSLATED_GRADIENT, trainedParameters, type LensLoss } from './lens-loss.js';
+import { compileParameterGradients, gradientName, lensLossReduction, LOSSES, NEXT_IDS, POSITION_WEIGHTS, TRANSLATED_GRADIENT, trainedParameters, type LensLoss } from './lens-loss.js';
 import { baseLearningRate, clipGradNorm, linearScheduleFactor, Optimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 
 /**
@@ -139,26 +139,32 @@ export async function trainLens(
   const T = cfg.seqLen;
   const positionsCounted = cfg.loss === 'kl' ? T : T - 1;
   if (positionsCounted < 1) throw new Error('--loss ce needs sequences of at least 2 tokens');
-  const reduction = lensLossReduction(lens, { loss: cfg.loss, biasOnly: cfg.biasOnly });
   interface Runners {
     forward: (batch: Batch) => Promise<HiddenStates>;
     rows: CompiledRows;
-    parameterGradients: (hidden: HiddenStates, delta: Float32Array) => Promise<Float32Array[]>;
+    /** Null where the micro-batch is one block, whose graph outputs the parameters' gradients itself. */
+    parameterGradients: ((hidden: HiddenStates, delta: Float32Array) => Promise<Float32Array[]>) | null;
     /** δ of the micro-batch, [L, m, T, d]: every block writes its real positions. */
     delta: Float32Array;
   }
+  const d = model.config.dModel;
+  const blockBytes = cfg.blockBytes ?? TRAIN_BLOCK_BYTES;
   const runners = new Map<number, Runners>();
   const runnersFor = async (m: number): Promise<Runners> => {
     let r = runners.get(m);
     if (!r) {
+      const oneBlock = blockPositions(L, m, model.config.vocabSize, T, blockBytes) >= T;
+      const reduction = lensLossReduction(lens, { loss: cfg.loss, biasOnly: cfg.biasOnly, parameterGradientsInBlock: oneBlock });
       const forward = await compileHiddenStates(model, { ids: chunks.slice(0, m) as number[][] });
-      const rows = await CompiledRows.compile(model, m, T, reduction, { blockBytes: cfg.blockBytes ?? TRAIN_BLOCK_BYTES });
-      const parameterGradients = await compileParameterGradients(model, lens, m, T, cfg.biasOnly);
-      runners.set(m, (r = { forward, rows, parameterGradients, delta: new Float32Array(L * m * T * model.config.dModel) }));
+      const rows = await CompiledRows.compile(model, m, T, reduction, { blockBytes });
+      const parameterGradients = oneBlock ? null : await compileParameterGradients(model, lens, m, T, cfg.biasOnly);
+      runners.set(m, (r = { forward, rows, parameterGradients, delta: new Float32Array(oneBlock ? 0 : L * m * T * d) }));
     }
     return r;
   };
-  const d = model.config.dModel;
+  const addInto = (gdst: Float32Array, gsrc: Float32Array): void => {
+    for (let j = 0; j < gdst.length; j++) gdst[j] = Math.fround(gdst[j]! + gsrc[j]!);
+  };
 
   for (let step = startStep; step < cfg.numSteps; step++) {
     const grads = params.map((p) => new Float32Array(p.tensor.data.length));
@@ -176,17 +182,20 @@ export async function trainLens(
       await run.rows.run(hidden, feeds, (r, w) => {
         const blockLosses = r[LOSSES]!.data as Float32Array;
         for (let i = 0; i < L; i++) losses[i]! += blockLosses[i]!;
+        if (!run.parameterGradients) {
+          params.forEach((p, k) => addInto(grads[k]!, r[gradientName(p)]!.data as Float32Array));
+          return;
+        }
         // δ [L, m, size, d] of this block → its real positions of the micro-batch's [L, m, T, d].
         const blockDelta = r[TRANSLATED_GRADIENT]!.data as Float32Array;
-        for (let rowStart = 0; rowStart < L * m; rowStart++) {
-          run.delta.set(blockDelta.subarray(rowStart * w.size * d, (rowStart * w.size + w.length) * d), (rowStart * T + w.start) * d);
+        for (let row = 0; row < L * m; row++) {
+          run.delta.set(blockDelta.subarray(row * w.size * d, (row * w.size + w.length) * d), (row * T + w.start) * d);
         }
       }, undefined, { reuseOutputs: true });
-      const microGrads = await run.parameterGradients(hidden, run.delta);
-      grads.forEach((gdst, k) => {
-        const gsrc = microGrads[k]!;
-        for (let j = 0; j < gdst.length; j++) gdst[j] = Math.fround(gdst[j]! + gsrc[j]!);
-      });
+      if (run.parameterGradients) {
+        const microGrads = await run.parameterGradients(hidden, run.delta);
+        grads.forEach((gdst, k) => addInto(gdst, microGrads[k]!));
+      }
     }
     const gradNorm = clipGradNorm(grads, cfg.maxGradNorm);
     if (!Number.isFinite(gradNorm) || losses.some((l) => !Number.isFinite(l))) {
