@@ -280,7 +280,6 @@ export class CompiledRows {
     hidden: HiddenStates,
     feeds: Record<string, HostData>,
     onBlock: (outputs: Record<string, HostArray>, window: BlockWindow) => void | Promise<void>,
-    onProgress?: (done: number, total: number) => void,
     options: RowRunOptions = {},
   ): Promise<void> {
     const { batch: B, positions: T, blockSize: tb } = this;
@@ -308,13 +307,15 @@ export class CompiledRows {
         }
       }
       await onBlock(await this.compiled.run(blockFeeds, this.outputBuffers(options.reuseOutputs ?? false)), window);
-      onProgress?.(index + 1, count);
+      options.onProgress?.(index + 1, count);
     }
   }
 }
 
-/** How `CompiledRows.run` hands block outputs over. */
+/** How `CompiledRows.run` reports progress and hands block outputs over. */
 export interface RowRunOptions {
+  /** Called after each block with the blocks done and their total. */
+  onProgress?: (done: number, total: number) => void;
   /**
    * Write every block's outputs into the same arrays, allocated once per CompiledRows: `onBlock` must be
    * done with them when it returns (it folds them into its own sums). Fresh memory is expensive to fault
@@ -370,7 +371,7 @@ export async function reduceLensRows(
   const [B, T] = batchShape(batch);
   const hidden = options.hidden ?? (await computeHiddenStates(model, batch, options.forward));
   const rows = await CompiledRows.compile(model, B, T, reduction, { blockBytes: options.blockBytes });
-  await rows.run(hidden, options.feeds ?? {}, onBlock, options.onProgress);
+  await rows.run(hidden, options.feeds ?? {}, onBlock, { onProgress: options.onProgress });
 }
 
 export interface LensLogProbs {

@@ -161,7 +161,7 @@ export class LanguageModel {
    * vocabulary (src/models/logits-in-slices.ts), so the only vocabulary-sized array is the returned one.
    * `into`: a previous result of the same batch shape whose arrays are overwritten instead of allocating
    * new ones. For repeated forwards that is much faster where fresh memory is slow to touch (on this project's
-   * VM, 1.3× at 1024 tokens of GPT-2-small: docs/benchmarks.md); the previous result's contents are gone.
+   * VM, 1.4–1.8× at 1024 tokens of GPT-2-small: docs/benchmarks.md); the previous result's contents are gone.
    */
   async forward(batch: Batch, options: Omit<ForwardOptions, 'logits'> & { logitBlockBytes?: number; into?: ForwardResult } = {}): Promise<ForwardResult> {
     const { logitBlockBytes = 4 * 2 ** 20, into, ...forwardOptions } = options;

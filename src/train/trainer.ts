@@ -191,7 +191,7 @@ export async function trainLens(
         for (let row = 0; row < L * m; row++) {
           run.delta.set(blockDelta.subarray(row * w.size * d, (row * w.size + w.length) * d), (row * T + w.start) * d);
         }
-      }, undefined, { reuseOutputs: true });
+      }, { reuseOutputs: true });
       if (run.parameterGradients) {
         const microGrads = await run.parameterGradients(hidden, run.delta);
         grads.forEach((gdst, k) => addInto(gdst, microGrads[k]!));
