@@ -12,7 +12,7 @@
  *   lenses/stories260K/   our tuned lens for it (assets/stories260K/tuned-lens)
  *   _headers              cross-origin isolation headers for hosts that read this file (Netlify, Cloudflare Pages)
  */
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,9 @@ export async function buildWeb(outDir = nodePath.join(root, 'dist', 'web')): Pro
   const tmp = `${outDir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const common: esbuild.BuildOptions = { absWorkingDir: root, bundle: true, platform: 'browser', minify: true, legalComments: 'none', logLevel: 'warning', target: ['es2022', 'chrome113', 'firefox115', 'safari16.4'] };
+  // The worker's engine reports the version to the page, which records it in data exports' provenance.
+  const version = (JSON.parse(readFileSync(nodePath.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const common: esbuild.BuildOptions = { absWorkingDir: root, bundle: true, platform: 'browser', minify: true, legalComments: 'none', logLevel: 'warning', target: ['es2022', 'chrome113', 'firefox115', 'safari16.4'], define: { __TUNED_LENS_VERSION__: JSON.stringify(version) } };
   await esbuild.build({ ...common, entryPoints: ['src/viewer/client/main.ts'], format: 'iife', outfile: nodePath.join(tmp, 'app.js') });
   await esbuild.build({ ...common, entryPoints: ['src/web/worker.ts'], format: 'esm', outfile: nodePath.join(tmp, 'worker.js') });
   cpSync(require.resolve('echarts/dist/echarts.min.js'), nodePath.join(tmp, 'echarts.min.js'));

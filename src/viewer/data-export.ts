@@ -25,20 +25,27 @@ export interface DataExportSource {
   link: string;
   /** 'server' (tuned-lens serve) or 'web' (the static build). */
   build: string;
+  /** The tuned-lens version that computed the numbers (/api/config), null where unknown. */
+  version: string | null;
   exportedAt: string;
 }
 
 export interface Provenance {
   schema: string;
   tool: string;
+  /** The tuned-lens version that computed the numbers; null where the build does not know it. */
+  version: string | null;
   build: string;
   exportedAt: string;
   link: string;
-  model: { name: string; vocabSize: number; nLayers: number };
+  /** sha256: of the model's files (null where not computed, as in the browser build). */
+  model: { name: string; vocabSize: number; nLayers: number; sha256: string | null };
   lensMode: string;
   /** The grids' lenses, e.g. ["logit lens", "tuned lens (reference-lens/lens)"]. */
   lenses: string[];
   tunedLens: string | null;
+  /** sha256 of the tuned lens's files (null: no tuned lens, or not computed). */
+  tunedLensSha256: string | null;
   prompt: string;
   prompt2: string | null;
   topK: number;
@@ -89,13 +96,15 @@ function provenanceOf(s: DataExportSource): Provenance {
   return {
     schema: DATA_EXPORT_SCHEMA,
     tool: 'tuned-lens viewer',
+    version: s.version,
     build: s.build,
     exportedAt: s.exportedAt,
     link: s.link,
-    model: { name: s.resp.model.name, vocabSize: s.resp.model.vocabSize, nLayers: s.resp.model.nLayers },
+    model: { name: s.resp.model.name, vocabSize: s.resp.model.vocabSize, nLayers: s.resp.model.nLayers, sha256: s.resp.model.sha256 ?? null },
     lensMode: s.resp.lens,
     lenses: s.resp.grids.map((g) => g.label),
     tunedLens: s.resp.tunedLensName,
+    tunedLensSha256: s.resp.tunedLensSha256 ?? null,
     prompt: s.req.prompt,
     prompt2: s.req.prompt2 ?? null,
     topK: s.resp.grids[0]!.topK,
@@ -157,9 +166,9 @@ function field(v: unknown): string {
 function csv(prov: Provenance, header: string[], lines: unknown[][]): string {
   // Provenance as leading "# key: value" comment lines (pandas: read_csv(..., comment='#')).
   const meta = [
-    `# ${prov.schema} · ${prov.tool} (${prov.build}) · exported ${prov.exportedAt}`,
-    `# model: ${prov.model.name} (${prov.model.nLayers} layers, vocabulary ${prov.model.vocabSize})`,
-    `# lenses: ${prov.lenses.join(', ')}${prov.tunedLens ? ` · tuned lens: ${prov.tunedLens}` : ''} · mode: ${prov.lensMode} · top-k: ${prov.topK}`,
+    `# ${prov.schema} · ${prov.tool} ${prov.version ?? '(version unknown)'} (${prov.build}) · exported ${prov.exportedAt}`,
+    `# model: ${prov.model.name} (${prov.model.nLayers} layers, vocabulary ${prov.model.vocabSize}) · sha256: ${prov.model.sha256 ?? 'not computed'}`,
+    `# lenses: ${prov.lenses.join(', ')}${prov.tunedLens ? ` · tuned lens: ${prov.tunedLens} (sha256: ${prov.tunedLensSha256 ?? 'not computed'})` : ''} · mode: ${prov.lensMode} · top-k: ${prov.topK}`,
     `# prompt: ${JSON.stringify(prov.prompt)}${prov.prompt2 !== null ? ` · prompt B: ${JSON.stringify(prov.prompt2)}` : ''}`,
     `# view: ${JSON.stringify(prov.view)} · settings: ${JSON.stringify(prov.settings)}`,
     `# link: ${prov.link}`,

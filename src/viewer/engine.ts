@@ -72,6 +72,10 @@ export interface EngineLoaders {
   displayName(spec: string): string;
   /** Reads and checks a causal-basis folder for `model` (only needed with `ViewerSources.bases`). */
   loadBases?(model: LanguageModel, spec: string): Promise<CausalBases>;
+  /** sha256 of a model's or lens's files, for exports' provenance; absent or null where not computed. */
+  sha256?(spec: string, kind: 'model' | 'lens'): Promise<string | null>;
+  /** The tuned-lens version, for exports' provenance. */
+  version?: string;
 }
 
 export const DEFAULT_LIMITS: ViewerLimits = { maxBodyBytes: 64 * 1024, maxPromptChars: 20_000, maxTopK: 50 };
@@ -149,6 +153,8 @@ export class ViewerEngine {
   private readonly loadedLenses = new Map<string, TunedLens>();
   private readonly logitLenses = new Map<number, LogitLens>();
   private readonly loadedBases = new Map<number, CausalBases>();
+  /** sha256 of each loaded model or lens spec (null where the loaders do not compute it). */
+  private readonly fingerprints = new Map<string, string | null>();
   private readonly trajectories = new Lru<TrajectoryResponse>(TRAJECTORY_CACHE);
   private readonly pins = new Lru<PinResponse>(PIN_CACHE);
   /** Trajectories with a grid mode's extra data (layer differences, sub-layer reads). */
@@ -199,6 +205,7 @@ export class ViewerEngine {
         lenses: this.lenses[index]!.map((l, li) => ({ index: li, name: this.displayName(l) })),
       })),
       limits: this.limits,
+      version: this.loaders.version ?? null,
     };
   }
 
@@ -299,6 +306,7 @@ export class ViewerEngine {
     this.stepTo(`Loading model ${this.displayName(spec)}`);
     try {
       const m = await this.loaders.loadModel(spec, this.onDownload);
+      await this.fingerprint(spec, 'model');
       this.loadedModels.set(index, m);
       return m;
     } catch (e) {
@@ -316,6 +324,7 @@ export class ViewerEngine {
     this.stepTo(`Loading tuned lens ${this.displayName(spec)}`);
     try {
       const lens = await this.loaders.loadLens(model, spec, this.onDownload);
+      await this.fingerprint(spec, 'lens');
       this.loadedLenses.set(key, lens);
       return lens;
     } catch (e) {
@@ -323,6 +332,12 @@ export class ViewerEngine {
     } finally {
       this.progress.download = null;
     }
+  }
+
+  /** Hashes a spec's files once; a failure to hash is no reason to refuse the view, so it records null. */
+  private async fingerprint(spec: string, kind: 'model' | 'lens'): Promise<void> {
+    if (this.fingerprints.has(spec)) return;
+    this.fingerprints.set(spec, this.loaders.sha256 ? await this.loaders.sha256(spec, kind).catch(() => null) : null);
   }
 
   private logitLens(index: number, model: LanguageModel): LogitLens {
@@ -491,6 +506,7 @@ export class ViewerEngine {
         model: this.modelInfo(req.model, model),
         lens: req.lens,
         tunedLensName: tuned ? this.displayName(this.lenses[req.model]![req.tunedLens ?? 0]!) : null,
+        tunedLensSha256: tuned ? (this.fingerprints.get(this.lenses[req.model]![req.tunedLens ?? 0]!) ?? null) : null,
         grids,
         distance,
         pieces,
@@ -502,7 +518,8 @@ export class ViewerEngine {
   }
 
   private modelInfo(index: number, model: LanguageModel): ModelInfo {
-    const info: ModelInfo = { index, name: this.displayName(this.models[index]!), vocabSize: model.config.vocabSize, nLayers: model.nLayers, maxTokens: this.maxTokens(model) };
+    const spec = this.models[index]!;
+    const info: ModelInfo = { index, name: this.displayName(spec), vocabSize: model.config.vocabSize, nLayers: model.nLayers, maxTokens: this.maxTokens(model), sha256: this.fingerprints.get(spec) ?? null };
     const noSublayer = midBlockResidualUnavailable(model.config);
     return noSublayer ? { ...info, sublayerUnavailable: `Sub-layer reads are off for ${info.name}: ${noSublayer}.` } : info;
   }
@@ -675,6 +692,7 @@ export class ViewerEngine {
         model: this.modelInfo(req.model, model),
         lens: lens.kind,
         tunedLensName: tuned ? this.displayName(this.lenses[req.model]![req.tunedLens ?? 0]!) : null,
+        tunedLensSha256: tuned ? (this.fingerprints.get(this.lenses[req.model]![req.tunedLens ?? 0]!) ?? null) : null,
         grids,
         distance,
         pieces,

@@ -6,6 +6,7 @@ import { loadTunedLens } from '../node/load-lens.js';
 import type { EngineLoaders } from './engine.js';
 import { readCausalBases } from '../causal/bases-file.js';
 import { nodeFileSystem } from '../node/file-system.js';
+import { packageVersion, sha256Model, sha256Path } from '../node/provenance.js';
 
 /** A short display name for a spec: the spec itself unless it is a path, then its last two parts. */
 export function displayName(spec: string): string {
@@ -22,6 +23,9 @@ export function nodeEngineLoaders(overrides: Partial<EngineLoaders> = {}): Engin
     loadLens: (model, spec, onProgress) => loadTunedLens(model, spec, { onProgress }),
     displayName,
     loadBases: (model, spec) => readCausalBases(nodeFileSystem, spec, { name: model.name, dModel: model.config.dModel, nLayers: model.nLayers }),
+    // The same hashes as the CLI's result files (src/node/provenance.ts).
+    sha256: (spec, kind) => (kind === 'model' ? sha256Model(spec) : sha256Path(spec)),
+    version: packageVersion(),
     ...overrides,
   };
 }

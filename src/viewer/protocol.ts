@@ -44,6 +44,8 @@ export interface ConfigResponse {
   /** Models offered, in the order given to the server; requests name them by index. */
   models: { index: number; name: string; lenses: { index: number; name: string }[] }[];
   limits: ViewerLimits;
+  /** The tuned-lens version serving the page (null where the build does not know it). */
+  version: string | null;
 }
 
 /** Selects what to compute. `model` and `tunedLens` are indices into /api/config, never paths. */
@@ -132,6 +134,8 @@ export interface ModelInfo {
   maxTokens: number;
   /** Why the model has no sub-layer reads (parallel attention and MLP); absent when it has them. */
   sublayerUnavailable?: string;
+  /** sha256 of the model's files, for exports' provenance (null where it is not computed, as in the browser). */
+  sha256: string | null;
 }
 
 export interface TrajectoryResponse {
@@ -139,6 +143,8 @@ export interface TrajectoryResponse {
   lens: LensMode;
   /** Display name of the tuned lens used, if any. */
   tunedLensName: string | null;
+  /** sha256 of the tuned lens's files (null: no tuned lens, or not computed, as in the browser). */
+  tunedLensSha256: string | null;
   /**
    * logit / tuned: one grid. compare / diff: [logit, tuned]. Two prompts: [prompt A, prompt B].
    */

@@ -24,6 +24,9 @@ interface OrtWeb extends OrtModule {
   env: { wasm: { wasmPaths?: string; numThreads?: number; simd?: boolean; proxy?: boolean }; logLevel?: string };
 }
 
+/** The package version, defined by the web build (esbuild `define`). */
+declare const __TUNED_LENS_VERSION__: string | undefined;
+
 const scope = self as unknown as { postMessage(m: unknown): void; onmessage: ((ev: MessageEvent) => void) | null; location: Location; crossOriginIsolated?: boolean; navigator: Navigator & { gpu?: { requestAdapter(): Promise<unknown> } } };
 const query = new URLSearchParams(scope.location.search);
 const settings: WorkerSettings = {
@@ -89,6 +92,8 @@ const ready = (async () => {
     { models: [] },
     {
       displayName: (spec) => modelSources.get(spec)?.label ?? lensSources.get(spec)?.label ?? spec,
+      // Set by the web build (scripts/build-web.ts); hashes of the models are not computed in the browser.
+      version: typeof __TUNED_LENS_VERSION__ === 'string' ? __TUNED_LENS_VERSION__ : undefined,
       async loadModel(spec, onProgress): Promise<LanguageModel> {
         const m = modelSources.get(spec);
         if (!m) throw new Error(`unknown model ${spec}`);

@@ -13,9 +13,10 @@ import { buildPanels } from '../../src/viewer/view-model.js';
 
 function response(): TrajectoryResponse {
   return {
-    model: { index: 0, name: 'tiny', vocabSize: 4, nLayers: 1, maxTokens: 8 },
+    model: { index: 0, name: 'tiny', vocabSize: 4, nLayers: 1, maxTokens: 8, sha256: 'ab12' },
     lens: 'logit',
     tunedLensName: null,
+    tunedLensSha256: null,
     grids: [
       {
         lens: 'logit', prompt: 0, label: 'logit lens', rows: 2, positions: 3, topK: 2, rowLabels: ['0', 'output'],
@@ -44,10 +45,14 @@ test('data export: statistics, top-k and pins as JSON and CSV with provenance, e
     pins: [{ tokenId: 2, piece: 'c,"d"', series: [{ label: 'logit lens', rows: 2, positions: 3, prob: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], rank: [4, 3, 2, 1, 1, 1] }] }],
     link: 'http://127.0.0.1/?prompt=a+b+c&from=1',
     build: 'server',
+    version: '9.8.7',
     exportedAt: '2026-01-01T00:00:00.000Z',
   };
   const d = buildDataExport(source);
   assert.equal(d.provenance.prompt, 'a b c');
+  assert.equal(d.provenance.version, '9.8.7');
+  assert.equal(d.provenance.model.sha256, 'ab12');
+  assert.equal(d.provenance.tunedLensSha256, null);
   assert.equal(d.provenance.view.from, 1);
   const p = d.panels[0]!;
   assert.deepEqual(p.rows, [0, 1]);
@@ -59,6 +64,8 @@ test('data export: statistics, top-k and pins as JSON and CSV with provenance, e
   assert.deepEqual(d.pins[0]!.series[0]!.prob, [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]);
 
   const stats = statisticsCsv(d).split('\n');
+  assert.ok(stats.some((l) => l.startsWith('# ') && l.includes('tuned-lens viewer 9.8.7')), 'the CSV names the version');
+  assert.ok(stats.some((l) => l.startsWith('# model: tiny') && l.includes('sha256: ab12')), 'the CSV names the model hash');
   assert.ok(stats[0]!.startsWith('# tuned-lens-viewer-data/1'));
   assert.ok(stats.some((l) => l === '# link: http://127.0.0.1/?prompt=a+b+c&from=1'));
   const header = stats.findIndex((l) => l.startsWith('panel,'));

@@ -54,7 +54,7 @@ function handGrid(top1: number[][], prompt: 0 | 1 = 0): GridPayload {
 function handResponse(grids: GridPayload[]): TrajectoryResponse {
   const pieces: Record<string, string> = {};
   for (const id of [1, 2, 5, 7, 9, 10, 11, 12, 99]) pieces[id] = `t${id}`;
-  return { model: { index: 0, name: 'hand', vocabSize: 100, nLayers: grids[0]!.rows - 1, maxTokens: 64 }, lens: 'logit', tunedLensName: null, grids, distance: null, pieces, elapsedMs: 0 };
+  return { model: { index: 0, name: 'hand', vocabSize: 100, nLayers: grids[0]!.rows - 1, maxTokens: 64, sha256: null }, lens: 'logit', tunedLensName: null, tunedLensSha256: null, grids, distance: null, pieces, elapsedMs: 0 };
 }
 
 test('depth mode: the depth of a hand-made trajectory, settled cells coloured by it, the depth over each column', () => {

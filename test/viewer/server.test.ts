@@ -9,6 +9,7 @@ import type { LanguageModel } from '../../src/models/language-model.js';
 import type { ConfigResponse, PinResponse, ProgressResponse, TrajectoryResponse } from '../../src/viewer/protocol.js';
 import { startViewer, type ViewerServer } from '../../src/viewer/server.js';
 import { buildPanels } from '../../src/viewer/view-model.js';
+import { packageVersion, sha256Model, sha256Path } from '../../src/node/provenance.js';
 import { DEFAULT_VIEW, stateFromQuery, stateToQuery, defaultState } from '../../src/viewer/url-state.js';
 
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
@@ -64,6 +65,7 @@ test('GET /api/config lists the configured models and lenses by index and name, 
   assert.deepEqual(config.models[0]!.lenses, [{ index: 0, name: 'reference-lens/lens' }]);
   assert.ok(!text.includes(sharedDataDir()), 'the config must not reveal folders');
   assert.equal(config.limits.maxBodyBytes, 64 * 1024);
+  assert.equal(config.version, packageVersion(), 'the version exports record');
 });
 
 test('POST /api/trajectory (logit lens): output row predicts " She" at the last position, layer 4 " One"', async () => {
@@ -102,6 +104,10 @@ test('tuned, side-by-side and difference modes; stride and range only change the
   const tuned = await postJson<TrajectoryResponse>('/api/trajectory', { model: 0, lens: 'tuned', prompt: PROMPT });
   assert.equal(tuned.grids[0]!.lens, 'tuned');
   assert.equal(tuned.tunedLensName, 'reference-lens/lens');
+  // Exports' provenance: the same hashes as the CLI's result files.
+  assert.equal(tuned.model.sha256, await sha256Model('stories260K'));
+  assert.equal(tuned.tunedLensSha256, await sha256Path(LENS_DIR));
+  assert.match(tuned.tunedLensSha256!, /^[0-9a-f]{64}$/);
   assert.equal(top1(tuned, 0, 5, 15), ' She'); // the output row is the model itself, whatever the lens
 
   const diff = await postJson<TrajectoryResponse>('/api/trajectory', { model: 0, lens: 'diff', prompt: PROMPT });

@@ -99,6 +99,9 @@ test('built-in stories260K and its lens: the browser computes what Node computes
   await page.click('#run');
   await page.waitForFunction(() => document.querySelectorAll('.panel').length > 0, null, { timeout: 60_000 });
   assert.equal(await page.textContent('#error'), '');
+  // The version the page records in data exports, set by the web build; model hashes are not computed here.
+  const config = await page.evaluate(() => (window as unknown as { tunedLens: { fetchConfig(): Promise<{ version: string | null }> } }).tunedLens.fetchConfig());
+  assert.equal(config.version, (JSON.parse(readFileSync(nodePath.join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version);
   // onnxruntime's heap is measured (it starts at 16 MiB and only grows).
   assert.ok((await heapBytes(page)) >= 16 * 2 ** 20);
   // HTML export, in the page: the same self-contained page as `tuned-lens plot --out f.html`, which draws the chart offline.

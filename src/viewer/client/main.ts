@@ -155,6 +155,7 @@ const dataTools = initDataTools(el.dataTools, () =>
         pins: state.pins.map((id) => pinCache.get(pinKey(id))?.data).filter((d): d is PinResponse => !!d),
         link: location.href,
         build: isWebBuild() ? 'web' : 'server',
+        version: config?.version ?? null,
         exportedAt: new Date().toISOString(),
       }
     : null,
