@@ -34,8 +34,9 @@ export interface RuntimeOptions {
   intraOpNumThreads?: number;
   /** How many compiled sessions to keep (least recently used are released). */
   maxCachedSessions?: number;
-  /** Hand onnxruntime pre-allocated output tensors to write into (onnxruntime-node: no second copy of large
-   * results). onnxruntime-web computes in WebAssembly memory and ignores them: set false there. Default true. */
+  /** Hand the arrays a caller gives `CompiledGraph.run` (`into`) to onnxruntime to write directly (onnxruntime-node).
+   * onnxruntime-web computes in WebAssembly memory and ignores them: set false there, and results are copied
+   * into those arrays instead. Default true. */
   preallocateOutputs?: boolean;
   /**
    * Keep model weights (graph inputs with fixed data, `Graph.fixedInputData`) resident in each session as

@@ -334,13 +334,13 @@ function cutBlock<A extends HostData>(src: A, w: BlockWindow, B: number, T: numb
 
 /** Copies a block output [outer, B, size, inner] into its place in [outer, B, T, inner]. */
 export function scatterBlock(dst: Float32Array | Int32Array, src: HostData, w: BlockWindow, outer: number, B: number, T: number, inner = 1): void {
+  const n = w.length * inner; // each (row, sequence) is one contiguous run in both layouts
   for (let r = 0; r < outer; r++) {
     for (let b = 0; b < B; b++) {
-      for (let j = 0; j < w.length; j++) {
-        const from = ((r * B + b) * w.size + j) * inner;
-        const to = ((r * B + b) * T + w.start + j) * inner;
-        for (let k = 0; k < inner; k++) dst[to + k] = Number(src[from + k]!);
-      }
+      const from = (r * B + b) * w.size * inner;
+      const to = ((r * B + b) * T + w.start) * inner;
+      if (src instanceof BigInt64Array) for (let k = 0; k < n; k++) dst[to + k] = Number(src[from + k]!);
+      else dst.set(src.subarray(from, from + n), to); // numeric conversion as by assignment
     }
   }
 }

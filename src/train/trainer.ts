@@ -8,7 +8,7 @@ import { openSafetensors, serializeSafetensors } from '../formats/safetensors.js
 import type { HostTensor } from '../formats/weights.js';
 import type { HostData } from '../graph/runtime.js';
 import type { TunedLens } from '../lens/lens.js';
-import { blockPositions, compileHiddenStates, CompiledRows, type HiddenStates } from '../lens/rows.js';
+import { blockPositions, compileHiddenStates, CompiledRows, scatterBlock, type HiddenStates } from '../lens/rows.js';
 import type { Batch } from '../models/position-inputs.js';
 import { compileParameterGradients, gradientName, lensLossReduction, LOSSES, NEXT_IDS, POSITION_WEIGHTS, TRANSLATED_GRADIENT, trainedParameters, type LensLoss } from './lens-loss.js';
 import { baseLearningRate, clipGradNorm, linearScheduleFactor, Optimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
@@ -187,10 +187,7 @@ export async function trainLens(
           return;
         }
         // δ [L, m, size, d] of this block → its real positions of the micro-batch's [L, m, T, d].
-        const blockDelta = r[TRANSLATED_GRADIENT]!.data as Float32Array;
-        for (let row = 0; row < L * m; row++) {
-          run.delta.set(blockDelta.subarray(row * w.size * d, (row * w.size + w.length) * d), (row * T + w.start) * d);
-        }
+        scatterBlock(run.delta, r[TRANSLATED_GRADIENT]!.data, w, L, m, T, d);
       }, { reuseOutputs: true });
       if (run.parameterGradients) {
         const microGrads = await run.parameterGradients(hidden, run.delta);
