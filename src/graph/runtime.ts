@@ -31,7 +31,15 @@ export interface RuntimeOptions {
   executionProviders?: string[];
   /** When a GPU provider cannot start: fall back to the CPU with a warning (default), or throw. */
   fallbackToCpu?: boolean;
+  /** Intra-op threads of every session (overrides the two settings below). */
   intraOpNumThreads?: number;
+  /**
+   * Intra-op threads of graphs over SMALL_GRAPH_FLOPS (smaller ones get one) when `intraOpNumThreads` is
+   * unset. Default: onnxruntime's own choice, which is one thread on some machines with two cores (this
+   * project's VMs, AMD EPYC family 26: a GPT-2 unembedding ran at 133–139 GFLOP/s with it, 210–227 with 2);
+   * the Node runtime passes the physical cores this process may use (node/cpu-cores.ts).
+   */
+  largeGraphThreads?: number;
   /** How many compiled sessions to keep (least recently used are released). */
   maxCachedSessions?: number;
   /** Hand the arrays a caller gives `CompiledGraph.run` (`into`) to onnxruntime to write directly (onnxruntime-node).
@@ -289,7 +297,7 @@ export class Runtime {
   private creating: Promise<unknown> = Promise.resolve();
   /** Releases of evicted sessions (residentWeights): a new session waits for them before copying weights in. */
   private releasing: Promise<unknown> = Promise.resolve();
-  private options: Required<Omit<RuntimeOptions, 'intraOpNumThreads' | 'sessionOptions'>> & Pick<RuntimeOptions, 'intraOpNumThreads' | 'sessionOptions'>;
+  private options: Required<Omit<RuntimeOptions, 'intraOpNumThreads' | 'largeGraphThreads' | 'sessionOptions'>> & Pick<RuntimeOptions, 'intraOpNumThreads' | 'largeGraphThreads' | 'sessionOptions'>;
 
   constructor(
     private readonly ort: OrtModule,
@@ -299,6 +307,7 @@ export class Runtime {
       executionProviders: options.executionProviders ?? ['cpu'],
       maxCachedSessions: options.maxCachedSessions ?? 32,
       intraOpNumThreads: options.intraOpNumThreads,
+      largeGraphThreads: options.largeGraphThreads,
       fallbackToCpu: options.fallbackToCpu ?? true,
       preallocateOutputs: options.preallocateOutputs ?? true,
       residentWeights: options.residentWeights ?? false,
@@ -344,7 +353,7 @@ export class Runtime {
       opts.extra = { ...opts.extra, session: { ...(opts.extra as { session?: object } | undefined)?.session, disable_prepacking: '1' } };
       this.residentBytes.set(key, resident.bytes);
     }
-    const threads = this.options.intraOpNumThreads ?? (small ? 1 : undefined);
+    const threads = this.options.intraOpNumThreads ?? (small ? 1 : this.options.largeGraphThreads);
     if (threads) opts.intraOpNumThreads = threads;
     const failed = (e: unknown): Error =>
       new Error(`onnxruntime could not compile the graph computing ${describeOutputs(outputSpecs.keys())} (${model.nodes.length} nodes): ${firstLine(e)}`, { cause: e });
