@@ -11,7 +11,7 @@ import type { ModelConfig } from './model-config.js';
 import { alibiBias, attentionMask, batchShape, distinctWindows, maskInputName, positionIds, rotaryTables, type Batch } from './position-inputs.js';
 import { ExtraInputs, type ForwardOptions } from './interventions.js';
 import { forwardGraph, type ForwardValues } from './transformer.js';
-import { logitsInSlices } from './logits-in-slices.js';
+import { DEFAULT_LOGIT_BLOCK_BYTES, logitsInSlices } from './logits-in-slices.js';
 import { positionInputs, WeightInputs, type PositionValues } from './graph-inputs.js';
 
 export interface ForwardResult {
@@ -157,14 +157,14 @@ export class LanguageModel {
 
   /**
    * Logits, every hidden state (HF indexing) and the residual before the final norm; options as in `buildGraph`.
-   * Logits larger than `logitBlockBytes` (default 4 MB) are computed by a second graph over slices of the
+   * Logits larger than `logitBlockBytes` (default 8 MB) are computed by a second graph over slices of the
    * vocabulary (src/models/logits-in-slices.ts), so the only vocabulary-sized array is the returned one.
    * `into`: a previous result of the same batch shape whose arrays are overwritten instead of allocating
    * new ones. For repeated forwards that is much faster where fresh memory is slow to touch (on this project's
    * VM, 1.4–1.8× at 1024 tokens of GPT-2-small: docs/benchmarks.md); the previous result's contents are gone.
    */
   async forward(batch: Batch, options: Omit<ForwardOptions, 'logits'> & { logitBlockBytes?: number; into?: ForwardResult } = {}): Promise<ForwardResult> {
-    const { logitBlockBytes = 4 * 2 ** 20, into, ...forwardOptions } = options;
+    const { logitBlockBytes = DEFAULT_LOGIT_BLOCK_BYTES, into, ...forwardOptions } = options;
     const [B, T] = batchShape(batch);
     const V = this.config.vocabSize;
     const inGraph = B * T * V * 4 <= logitBlockBytes;
