@@ -1,10 +1,10 @@
 /**
- * SVD timing: ml-matrix (a maintained package) against our Gram-matrix route (src/weights/linalg.ts)
+ * SVD timing: ml-matrix (a maintained package) against our Gram-matrix route (src/linalg/dense.ts)
  * on the GPT-2-small shapes the weight analysis meets (768×768, 768×3072). Run with
  * ML_MATRIX=/path/to/node_modules/ml-matrix node --import tsx bench/svd-compare.ts (ml-matrix is not a
  * dependency; install it anywhere to compare). Results are in docs/weights.md.
  */
-import { mat, singularVectors, matmul, transpose } from '../src/weights/linalg.js';
+import { mat, singularVectors, matmul, transpose } from '../src/linalg/dense.js';
 import { SeededRandom } from '../src/weights/random.js';
 
 async function main(): Promise<void> {

@@ -25,7 +25,7 @@ import { W } from '../models/load-weights.js';
 import type { AblationMode } from './ablation.js';
 import { Lbfgs } from './lbfgs.js';
 import { LensInfluence, type HiddenRows } from './lens-influence.js';
-import { column, mat, matmul, qr, symmetricEigen, timesInverseTranspose, type Mat } from './linalg.js';
+import { column, mat, matmul, symmetricEigen, thinQr, timesInverseTranspose, type Mat } from '../linalg/dense.js';
 
 /** torch.finfo(float32).eps: the reference's guard in `project`. */
 const FLOAT32_EPS = 1.1920928955078125e-7;
@@ -72,9 +72,9 @@ export interface CausalBasis {
  */
 export function cbeInit(lens: Lens, layer: number, k: number, gram: Mat = lensSensitivityGram(lens, layer)): Mat {
   const d = lens.model.config.dModel;
-  const { vectors } = symmetricEigen(gram);
+  const { vectors } = symmetricEigen(gram); // one eigenvector per row, largest eigenvalue first
   const out = mat(d, k);
-  for (let r = 0; r < d; r++) for (let j = 0; j < k; j++) out.data[r * k + j] = vectors.data[r * d + j]!;
+  for (let r = 0; r < d; r++) for (let j = 0; j < k; j++) out.data[r * k + j] = vectors.data[j * d + r]!;
   return out;
 }
 
@@ -218,7 +218,7 @@ async function optimiseSubspace(influence: LensInfluence, init: Mat, gram: Mat, 
   const opt = new Lbfgs({ maxIter, lr: 1, toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100 });
   const closure = async (flat: Float64Array): Promise<{ loss: number; grad: Float64Array }> => {
     nfev++;
-    const { q, r } = qr(mat(d, k, flat));
+    const { q, r } = thinQr(mat(d, k, flat), { requireFullRank: true });
     const { value, grad } = await influence.evaluate(Float32Array.from(q.data), k);
     energyDelta = value - lastEnergy;
     lastEnergy = value;
@@ -232,12 +232,12 @@ async function optimiseSubspace(influence: LensInfluence, init: Mat, gram: Mat, 
   };
   while (nfev < maxIter) {
     await opt.step(x, closure);
-    const { q } = qr(mat(d, k, x));
+    const { q } = thinQr(mat(d, k, x), { requireFullRank: true });
     x.set(q.data);
     if (Math.abs(energyDelta / lastEnergy) < 1e-4) break;
   }
-  const { q } = qr(mat(d, k, x));
-  const rotation = symmetricEigen(matmul(q, matmul(gram, q), true, false)).vectors;
-  const basis = matmul(q, rotation);
+  const { q } = thinQr(mat(d, k, x), { requireFullRank: true });
+  const rotation = symmetricEigen(matmul(q, matmul(gram, q), true, false)).vectors; // eigenvectors as rows
+  const basis = matmul(q, rotation, false, true);
   return Array.from({ length: k }, (_, j) => column(basis, j));
 }

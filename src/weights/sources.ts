@@ -20,7 +20,7 @@
 import type { HostTensor } from '../formats/weights.js';
 import { W, type ModelWeights } from '../models/load-weights.js';
 import type { ModelConfig } from '../models/model-config.js';
-import { frobeniusNorm, mat, productSvd, singularVectors, transpose, type Mat } from './linalg.js';
+import { frobeniusNorm, mat, productSvd, singularVectors, transpose, type Mat } from '../linalg/dense.js';
 import type { SeededRandom } from './random.js';
 
 export const SOURCES = ['ov_svd_left', 'ov_svd_right', 'qk_svd_left', 'qk_svd_right', 'w_in_svd', 'w_in_columns', 'w_out_svd', 'w_out_rows', 'w_in_gate_svd', 'w_in_gate_columns'] as const;

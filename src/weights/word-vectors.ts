@@ -4,7 +4,7 @@
  * symmetric window, context-distribution smoothing α = 0.75, vectors U_k Σ_k^½). The paper used BPEmb,
  * which cannot be downloaded here; any embedding in the same text format plugs in with --embeddings.
  */
-import { mat, symmetricEigen, thinQr, type Mat } from './linalg.js';
+import { mat, symmetricEigen, thinQr, type Mat } from '../linalg/dense.js';
 import { SeededRandom } from './random.js';
 
 export class WordVectors {

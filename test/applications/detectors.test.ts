@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { averagePathLength, fitIsolationForest, isolationForestScore, pathLength, type IsolationTree } from '../../src/applications/isolation-forest.js';
 import { fitLof, lofScore } from '../../src/applications/lof.js';
-import { fitPca, pcaTransform, symmetricEigen } from '../../src/applications/pca.js';
+import { fitPca, pcaTransform } from '../../src/applications/pca.js';
 import { derangement, SeededRandom } from '../../src/applications/random.js';
 import { splitNormal } from '../../src/applications/injection.js';
 
@@ -75,14 +75,6 @@ test('LOF (novelty) on the line {0, 1, 3}, k = 1, by hand', () => {
   // k is clipped to n − 1, as sklearn does.
   assert.equal(fitLof([[0], [1], [3]]).k, 2);
   assert.throws(() => fitLof([[0]]), /at least 2/);
-});
-
-test('symmetricEigen: [[2, 1], [1, 2]] has eigenvalues 3 and 1 with axes (1, 1)/√2 and (1, −1)/√2', () => {
-  const { values, vectors } = symmetricEigen(Float64Array.from([2, 1, 1, 2]), 2);
-  close(values[0]!, 3, 1e-12);
-  close(values[1]!, 1, 1e-12);
-  close(Math.abs(vectors[0]![0]! * vectors[0]![1]!), 0.5, 1e-12);
-  close(vectors[1]![0]! * vectors[1]![1]!, -0.5, 1e-12);
 });
 
 test('PCA: a hand case (variances 8/3 and 2/3 along the 45° axes), and both solver paths satisfy C v = λ v', () => {

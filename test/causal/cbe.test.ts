@@ -11,7 +11,7 @@ import { loadTunedLens } from '../../src/node/load-lens.js';
 import { cbeInit, extractCausalBasis } from '../../src/causal/cbe.js';
 import { LensInfluence, rowMean, type HiddenRows } from '../../src/causal/lens-influence.js';
 import { Lbfgs } from '../../src/causal/lbfgs.js';
-import { mat, orthonormalityError, qr } from '../../src/causal/linalg.js';
+import { mat, orthonormalityError, thinQr } from '../../src/linalg/dense.js';
 import { goldenPath, readGolden } from '../helpers/golden.js';
 import { lensLogProbs64 } from './helpers.js';
 
@@ -141,7 +141,7 @@ test('subspace option: an orthonormal basis whose joint ablation captures at lea
   const b = await extractCausalBasis(lens, 4, rows, { k: 3, subspace: true, maxIter: 30 });
   assert.ok(orthonormalityError(mat(64, 3, b.vectors)) < 1e-5);
   const inf = new LensInfluence(lens, 4, rows, { mode: 'mean' });
-  const initial = (await inf.evaluate(Float32Array.from(qr(mat(64, 3, b.init)).q.data), 3)).value;
+  const initial = (await inf.evaluate(Float32Array.from(thinQr(mat(64, 3, b.init)).q.data), 3)).value;
   assert.ok(b.subspaceEnergy > initial, `subspace energy ${b.subspaceEnergy} vs initial ${initial}`);
   for (let j = 1; j < 3; j++) assert.ok(b.energies[j - 1]! >= b.energies[j]!);
 });

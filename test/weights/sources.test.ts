@@ -11,7 +11,7 @@ import { openSafetensors } from '../../src/formats/safetensors.js';
 import { loadModelFrom } from '../../src/models/load-model.js';
 import { layerSources, randomLayerSources, type SourceGroup } from '../../src/weights/sources.js';
 import { SeededRandom } from '../../src/weights/random.js';
-import { frobeniusNorm } from '../../src/weights/linalg.js';
+import { frobeniusNorm } from '../../src/linalg/dense.js';
 import { goldenPath } from '../helpers/golden.js';
 
 const runtime = createRuntime();

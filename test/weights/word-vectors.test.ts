@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedDir } from '../helpers/shared-data.js';
-import { mat, singularVectors } from '../../src/weights/linalg.js';
+import { mat, singularVectors } from '../../src/linalg/dense.js';
 import { SeededRandom } from '../../src/weights/random.js';
 import { buildPpmiVectors, parseWordVectors, ppmiMatrix, splitWords, truncatedSvd, type Csr } from '../../src/weights/word-vectors.js';
 import { interpretabilityScore, pieceToWord } from '../../src/weights/score.js';

@@ -1,8 +1,10 @@
 /**
- * The small float64 linear algebra the weight analysis needs: symmetric eigendecomposition
- * (Householder tridiagonalisation + implicit QL, the EISPACK tred2/tql2 pair), thin QR, and singular
- * vectors of a matrix or of a product of two thin factors. Measured against ml-matrix in
- * docs/weights.md: the Gram-matrix route is faster for the shapes we meet and needs no dependency.
+ * The project's one small dense float64 linear algebra, on the host: symmetric eigendecomposition
+ * (Householder tridiagonalisation + implicit QL, the EISPACK tred2/tql2 pair), thin QR, triangular
+ * solves, and singular vectors of a matrix or of a product of two thin factors. Used by the weight
+ * analysis (weights/), causal basis extraction (causal/) and PCA (applications/). Measured against
+ * ml-matrix in docs/weights.md: the Gram-matrix route is faster for the shapes we meet and needs no
+ * dependency.
  */
 
 /** A dense row-major float64 matrix. */
@@ -27,8 +29,13 @@ export function transpose(a: Mat): Mat {
   return out;
 }
 
-/** a @ b, i-k-j loop order so the inner loop runs over contiguous rows. */
-export function matmul(a: Mat, b: Mat): Mat {
+/**
+ * op(a) @ op(b), op = transpose where asked. i-k-j loop order so the inner loop runs over contiguous
+ * rows; a transposed operand is copied once into that layout first (O(n²) against the product's O(n³)).
+ */
+export function matmul(a: Mat, b: Mat, transA = false, transB = false): Mat {
+  if (transA) a = transpose(a);
+  if (transB) b = transpose(b);
   if (a.cols !== b.rows) throw new Error(`matmul: ${a.rows}×${a.cols} @ ${b.rows}×${b.cols}`);
   const out = mat(a.rows, b.cols);
   const { cols: n } = b;
@@ -254,8 +261,12 @@ export function singularVectors(a: Mat, side: 'left' | 'right'): SingularVectors
   return { values: values.map((v) => Math.sqrt(Math.max(v, 0))), vectors };
 }
 
-/** Thin QR of a tall matrix (rows ≥ cols) by modified Gram-Schmidt run twice (stable in float64). Q has orthonormal columns. */
-export function thinQr(a: Mat): { q: Mat; r: Mat } {
+/**
+ * Thin QR of a tall matrix (rows ≥ cols) by modified Gram-Schmidt run twice (stable in float64): Q has
+ * orthonormal columns, R is upper triangular with a non-negative diagonal. A column that depends on the
+ * previous ones becomes a zero column of Q, or an error with `requireFullRank`.
+ */
+export function thinQr(a: Mat, options: { requireFullRank?: boolean } = {}): { q: Mat; r: Mat } {
   const { rows: m, cols: n } = a;
   if (m < n) throw new Error(`thinQr: needs rows ≥ cols, got ${m}×${n}`);
   // Work on columns as contiguous rows.
@@ -276,6 +287,7 @@ export function thinQr(a: Mat): { q: Mat; r: Mat } {
     for (let k = 0; k < m; k++) norm += qj[k]! * qj[k]!;
     norm = Math.sqrt(norm);
     r.data[j * n + j] = norm;
+    if (norm === 0 && options.requireFullRank) throw new Error(`thinQr: column ${j} is linearly dependent on the previous ones`);
     if (norm > 0) for (let k = 0; k < m; k++) qj[k]! /= norm;
   }
   return { q: transpose(qt), r };
@@ -313,4 +325,32 @@ export function productSvd(a: Mat, b: Mat): ProductSvd {
     right.data.set(matmul(qb, v).data, j * b.cols);
   }
   return { values: values.slice(0, keep), left, right };
+}
+
+/** Y = B R⁻ᵀ for B [n, k] and upper-triangular R [k, k] (solves Y Rᵀ = B, last column first). */
+export function timesInverseTranspose(b: Mat, r: Mat): Mat {
+  const k = r.rows;
+  if (r.cols !== k || b.cols !== k) throw new Error(`timesInverseTranspose: B ${b.rows}×${b.cols}, R ${r.rows}×${r.cols}`);
+  const y = mat(b.rows, k);
+  for (let row = 0; row < b.rows; row++) {
+    for (let j = k - 1; j >= 0; j--) {
+      let s = b.data[row * k + j]!;
+      for (let i = j + 1; i < k; i++) s -= y.data[row * k + i]! * r.data[j * k + i]!;
+      y.data[row * k + j] = s / r.data[j * k + j]!;
+    }
+  }
+  return y;
+}
+
+/** max |VᵀV − I| for the columns of V [d, k]. */
+export function orthonormalityError(v: Mat): number {
+  const g = matmul(v, v, true, false);
+  let m = 0;
+  for (let i = 0; i < g.rows; i++) for (let j = 0; j < g.cols; j++) m = Math.max(m, Math.abs(g.data[i * g.cols + j]! - (i === j ? 1 : 0)));
+  return m;
+}
+
+/** Column j of m, as a new array. */
+export function column(m: Mat, j: number): Float64Array {
+  return Float64Array.from({ length: m.rows }, (_, r) => m.data[r * m.cols + j]!);
 }

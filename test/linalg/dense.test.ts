@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mat, matmul, productSvd, singularVectors, symmetricEigen, thinQr, transpose, type Mat } from '../../src/weights/linalg.js';
+import { column, mat, matmul, orthonormalityError, productSvd, singularVectors, symmetricEigen, thinQr, timesInverseTranspose, transpose, type Mat } from '../../src/linalg/dense.js';
 import { SeededRandom } from '../../src/weights/random.js';
 
 function randomMat(rng: SeededRandom, r: number, c: number): Mat {
@@ -69,4 +69,32 @@ test('thinQr and productSvd: Q orthonormal, QR = A, Σ σ u vᵀ = A B for a ran
     for (let i = 0; i < 20; i++) for (let j = 0; j < 17; j++) rebuilt.data[i * 17 + j]! += values[k]! * left.data[k * 20 + i]! * right.data[k * 17 + j]!;
   }
   assert.ok(maxAbs(rebuilt.data, matmul(a, b).data) < 1e-10);
+});
+
+test('matmul with transposed operands equals the product of explicit transposes', () => {
+  const rng = new SeededRandom(4);
+  const a = randomMat(rng, 5, 3);
+  const b = randomMat(rng, 4, 5);
+  assert.ok(maxAbs(matmul(a, b, true, true).data, matmul(transpose(a), transpose(b)).data) === 0);
+  assert.ok(maxAbs(matmul(a, a, true, false).data, matmul(transpose(a), a).data) === 0);
+  assert.throws(() => matmul(a, b), /matmul: 5×3 @ 4×5/);
+});
+
+test('thinQr with requireFullRank refuses a dependent column; without it that column of Q is zero', () => {
+  const a = mat(3, 2, [1, 2, 2, 4, 3, 6]); // column 1 = 2 × column 0
+  assert.throws(() => thinQr(a, { requireFullRank: true }), /column 1 is linearly dependent/);
+  const { q, r } = thinQr(a);
+  assert.ok(Math.abs(r.data[3]!) < 1e-12);
+  assert.ok(Math.abs(Math.hypot(...column(q, 0)) - 1) < 1e-14);
+});
+
+test('timesInverseTranspose solves Y Rᵀ = B; orthonormalityError measures max |VᵀV − I|', () => {
+  const rng = new SeededRandom(5);
+  const { q, r } = thinQr(randomMat(rng, 6, 4));
+  assert.ok(orthonormalityError(q) < 1e-14);
+  const b = randomMat(rng, 7, 4);
+  const y = timesInverseTranspose(b, r);
+  assert.ok(maxAbs(matmul(y, r, false, true).data, b.data) < 1e-12);
+  // Hand case: columns (1, 0) and (1, 1)/√2 have VᵀV off-diagonal 1/√2.
+  assert.ok(Math.abs(orthonormalityError(mat(2, 2, [1, Math.SQRT1_2, 0, Math.SQRT1_2])) - Math.SQRT1_2) < 1e-15);
 });
