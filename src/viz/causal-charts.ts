@@ -3,9 +3,8 @@
  * heatmaps (render.ts `writeBuiltFigure`: SVG, PNG, self-contained HTML).
  */
 import type { EChartsOption } from 'echarts';
-import type { HeatmapFigure } from './heatmap-chart.js';
+import { chartFrame, DEFAULT_FONT as FONT, type HeatmapFigure } from './chart-style.js';
 
-const FONT = "'DejaVu Sans', Verdana, 'Helvetica Neue', Arial, sans-serif";
 const BLUE = '#2f6fb0';
 const RED = '#c0392b';
 
@@ -23,17 +22,7 @@ export function alignmentBoxPlot(boxes: readonly AlignmentBox[], randomP5: numbe
   const width = Math.max(520, 140 + 48 * boxes.length);
   const height = 440;
   const option: EChartsOption = {
-    animation: false,
-    backgroundColor: '#fff',
-    textStyle: { fontFamily: FONT },
-    title: {
-      text: title,
-      subtext: `box: quartiles and median · whiskers: 5th / 95th percentiles\ndashed: chance level (5th percentile of random cosines, ${randomP5.toExponential(1)})`,
-      left: 'center',
-      top: 8,
-      textStyle: { fontSize: 15, fontFamily: FONT },
-      subtextStyle: { fontSize: 11, color: '#555', fontFamily: FONT },
-    },
+    ...chartFrame(title, `box: quartiles and median · whiskers: 5th / 95th percentiles\ndashed: chance level (5th percentile of random cosines, ${randomP5.toExponential(1)})`),
     grid: { left: 90, right: 30, top: 90, bottom: 50 },
     tooltip: { trigger: 'item' },
     xAxis: { type: 'category', name: 'layer', nameLocation: 'middle', nameGap: 28, data: boxes.map((b) => String(b.layer)) },
@@ -66,17 +55,7 @@ export function deletionBars(ceWithout: readonly number[], baselineCe: number, t
   const width = Math.max(520, 140 + 48 * ceWithout.length);
   const height = 440;
   const option: EChartsOption = {
-    animation: false,
-    backgroundColor: '#fff',
-    textStyle: { fontFamily: FONT },
-    title: {
-      text: title,
-      subtext: `bars: the layer replaced by the identity · dashed: all layers intact (${baselineCe.toFixed(3)} nats)`,
-      left: 'center',
-      top: 8,
-      textStyle: { fontSize: 15, fontFamily: FONT },
-      subtextStyle: { fontSize: 11, color: '#555', fontFamily: FONT },
-    },
+    ...chartFrame(title, `bars: the layer replaced by the identity · dashed: all layers intact (${baselineCe.toFixed(3)} nats)`),
     grid: { left: 80, right: 30, top: 75, bottom: 50 },
     tooltip: { trigger: 'axis' },
     xAxis: { type: 'category', name: 'deleted layer', nameLocation: 'middle', nameGap: 28, data: ceWithout.map((_, i) => String(i)) },
@@ -125,7 +104,8 @@ export function fidelityScatter(panels: readonly FidelityPanel[], title: string)
   const xAxis: NonNullable<EChartsOption['xAxis']> = [];
   const yAxis: NonNullable<EChartsOption['yAxis']> = [];
   const series: NonNullable<EChartsOption['series']> = [];
-  const titles: NonNullable<EChartsOption['title']> = [{ text: title, left: 'center', top: 8, textStyle: { fontSize: 15, fontFamily: FONT } }];
+  const frame = chartFrame(title);
+  const titles: NonNullable<EChartsOption['title']> = [frame.title as object];
   panels.forEach((p, i) => {
     const c = i % cols;
     const r = Math.floor(i / cols);
@@ -144,6 +124,6 @@ export function fidelityScatter(panels: readonly FidelityPanel[], title: string)
       { text: `ρ = ${p.spearman === null ? 'n/a' : p.spearman.toFixed(2)}`, left: left + 8, top: top + 6, textStyle: { fontSize: 13, fontWeight: 'bold', fontFamily: FONT } },
     );
   });
-  const option: EChartsOption = { animation: false, backgroundColor: '#fff', textStyle: { fontFamily: FONT }, title: titles, grid, xAxis, yAxis, series, tooltip: { trigger: 'item' } };
+  const option: EChartsOption = { ...frame, title: titles, grid, xAxis, yAxis, series, tooltip: { trigger: 'item' } };
   return { option, width, height };
 }

@@ -1,6 +1,6 @@
 /**
- * The heatmap figure's look shared by its parts: fonts, colours, fixed sizes, and the option/figure types.
- * Core code: no `node:*` imports.
+ * The look every figure shares: fonts, colours, fixed sizes, the option/figure types, and the frame of
+ * the static charts (line charts, causal and weight figures). Core code: no `node:*` imports.
  */
 import type { EChartsOption } from 'echarts';
 
@@ -58,3 +58,25 @@ export const COLORBAR_WIDTH = 16;
 export const COLORBAR_GAP = 20;
 /** Height of the column-window slider under the x axis (see `minCellWidth`), including its gap. */
 export const WINDOW_SLIDER_HEIGHT = 30;
+
+/** Title size of the static charts (line charts, causal and weight figures). */
+export const CHART_TITLE_SIZE = 15;
+
+/**
+ * What every static chart starts from: no animation (SSR renders one frame), a white page, the default
+ * font, a centred title and an optional grey subtitle. Charts add their grid, axes and series.
+ */
+export function chartFrame(title: string, subtext?: string): EChartsOption {
+  return {
+    animation: false,
+    backgroundColor: '#ffffff',
+    textStyle: { fontFamily: DEFAULT_FONT },
+    title: {
+      text: title,
+      left: 'center',
+      top: 8,
+      textStyle: { fontSize: CHART_TITLE_SIZE, fontFamily: DEFAULT_FONT },
+      ...(subtext ? { subtext, subtextStyle: { fontSize: 11, color: '#555', fontFamily: DEFAULT_FONT } } : {}),
+    },
+  };
+}

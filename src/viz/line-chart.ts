@@ -3,7 +3,7 @@
  * heatmaps: SVG by ECharts SSR, PNG by resvg (src/viz/render.ts). Core code: no Node imports.
  */
 import type { EChartsOption } from 'echarts';
-import type { HeatmapFigure } from './heatmap-chart.js';
+import { chartFrame, DEFAULT_FONT as FONT, type HeatmapFigure } from './chart-style.js';
 
 export interface LineSeries {
   name: string;
@@ -32,7 +32,6 @@ export interface LineChartSpec {
   legend?: 'below' | 'inside-lower-right';
 }
 
-const FONT = "'DejaVu Sans', Verdana, Arial, sans-serif";
 /** Colour-blind-safe palette (Okabe–Ito). */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
 
@@ -41,10 +40,7 @@ export function buildLineChart(spec: LineChartSpec): HeatmapFigure {
   const height = spec.height ?? 480;
   const inside = spec.legend === 'inside-lower-right';
   const option: EChartsOption = {
-    animation: false,
-    backgroundColor: '#ffffff',
-    textStyle: { fontFamily: FONT },
-    title: { text: spec.title, left: 'center', top: 8, textStyle: { fontSize: 15, fontFamily: FONT } },
+    ...chartFrame(spec.title),
     legend: inside
       ? { orient: 'vertical', right: 40, bottom: 80, backgroundColor: 'rgba(255,255,255,0.9)', textStyle: { fontFamily: FONT } }
       : { bottom: 6, itemGap: 24, textStyle: { fontFamily: FONT } },

@@ -4,16 +4,13 @@
  * logit lens and tuned lens side by side.
  */
 import type { EChartsOption } from 'echarts';
+import { chartFrame, type HeatmapFigure } from '../viz/chart-style.js';
 import { boxStats, TABLE_ROWS, type TableRow, type WeightAnalysis } from './analysis.js';
 import { SOURCE_TITLES, type SourceName } from './sources.js';
 
-export interface Figure {
-  option: EChartsOption;
-  width: number;
-  height: number;
-}
+/** A chart option with the pixel size it was laid out for (the figure type of every chart, src/viz). */
+export type Figure = HeatmapFigure;
 
-const FONT = "'DejaVu Sans', Verdana, Arial, sans-serif";
 const ROW_LABELS: Record<TableRow, string> = {
   logit_real: 'Logit lens (real)',
   logit_random: 'Logit lens (random)',
@@ -31,10 +28,7 @@ export function tableFigure(a: WeightAnalysis, title: string): Figure {
     width,
     height,
     option: {
-      animation: false,
-      backgroundColor: '#ffffff',
-      textStyle: { fontFamily: FONT },
-      title: { text: title, left: 'center', top: 4, textStyle: { fontSize: 15 } },
+      ...chartFrame(title),
       legend: { top: 34, data: rows.map((r) => ROW_LABELS[r]) },
       grid: { left: 70, right: 20, top: 80, bottom: 90 },
       tooltip: { trigger: 'axis' },
@@ -83,11 +77,9 @@ export function layerDistributionFigure(a: WeightAnalysis, source: SourceName, t
     width,
     height,
     option: {
-      animation: false,
-      backgroundColor: '#ffffff',
-      textStyle: { fontFamily: FONT },
+      ...chartFrame(title),
       title: [
-        { text: title, left: 'center', top: 4, textStyle: { fontSize: 15 } },
+        chartFrame(title).title as object,
         ...lenses.map((l, i) => ({ text: `${l === 'logit' ? 'logit lens' : 'tuned lens'}`, left: 60 + i * panelWidth + (panelWidth - 90) / 2, top: 60, textAlign: 'center' as const, textStyle: { fontSize: 13, fontWeight: 'normal' as const } })),
       ],
       legend: { top: 34, data: ['real', 'random'] },
