@@ -1,11 +1,12 @@
 /**
- * Debian's chromium for the viewer's end-to-end tests: where it is, the flags every test launches it with, and a
- * persistent context whose page reports console errors and page errors into the test's `problems` list.
+ * Debian's chromium for the viewer's and the web build's end-to-end tests: where it is, the flags every test
+ * launches it with, a plain browser (pages opened by the test), and a persistent context whose page reports
+ * console errors and page errors into the test's `problems` list.
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -30,4 +31,9 @@ export async function launchChromium(options: ContextOptions, problems: string[]
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   return { context, page, profile };
+}
+
+/** Launches chromium with the common flags; the test opens its own pages and closes the browser. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
 }

@@ -5,10 +5,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumSkip, launchBrowser } from '../helpers/chromium.js';
 import { sharedDataDir } from '../helpers/shared-data.js';
 import { serveStatic, type StaticServer } from '../../src/node/static-server.js';
 import { ViewerEngine } from '../../src/viewer/engine.js';
@@ -16,9 +17,8 @@ import { nodeEngineLoaders } from '../../src/viewer/node-loaders.js';
 import type { TrajectoryRequest, TrajectoryResponse } from '../../src/viewer/protocol.js';
 import { buildWeb } from '../../scripts/build-web.js';
 
-const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
-const skip = existsSync(CHROMIUM) ? false : `chromium is not installed at ${CHROMIUM}: skipping the web build's grid-mode test`;
+const skip = chromiumSkip("the web build's grid-mode test");
 const STORIES = nodePath.join(sharedDataDir(), 'models', 'stories260K');
 const tmp = mkdtempSync(nodePath.join(tmpdir(), 'tl-web-modes-'));
 let site: string;
@@ -29,7 +29,7 @@ before(async () => {
   if (skip) return;
   site = await buildWeb(nodePath.join(tmp, 'site'));
   server = await serveStatic(site);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -14,7 +14,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumSkip, launchBrowser } from '../helpers/chromium.js';
 import { sharedDataDir } from '../helpers/shared-data.js';
 import { serveStatic, type StaticServer } from '../../src/node/static-server.js';
 import { ViewerEngine } from '../../src/viewer/engine.js';
@@ -23,9 +24,8 @@ import type { TrajectoryRequest, TrajectoryResponse } from '../../src/viewer/pro
 import { buildWeb } from '../../scripts/build-web.js';
 import { byteLevelTokenizer } from '../helpers/byte-level-tokenizer.js';
 
-const CHROMIUM = process.env.TUNED_LENS_CHROMIUM ?? '/usr/bin/chromium';
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
-const skip = existsSync(CHROMIUM) ? false : `chromium is not installed at ${CHROMIUM}: skipping the web build's browser test`;
+const skip = chromiumSkip("the web build's browser test");
 const shared = sharedDataDir();
 const STORIES = nodePath.join(shared, 'models', 'stories260K');
 const tmp = mkdtempSync(nodePath.join(tmpdir(), 'tl-web-'));
@@ -37,7 +37,7 @@ before(async () => {
   if (skip) return;
   site = await buildWeb(nodePath.join(tmp, 'site'));
   plain = await serveStatic(site);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  browser = await launchBrowser();
 });
 
 after(async () => {
