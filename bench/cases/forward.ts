@@ -17,6 +17,7 @@ export async function gpt2Forward(T = 1024): Promise<CaseResult> {
   // Repeated forwards that write into the previous result (`into`): no fresh [T, vocab] array per run.
   let previous = await model.forward({ ids });
   const reused = await timeIt(async () => (previous = await model.forward({ ids }, { into: previous })), 3, 1);
+  const reusedRss = peakRssMb(); // the process's peak so far: `into` keeps the trunk's arena resident
   const ceiling = await unembeddingCeilingGflops();
   return {
     name: 'gpt2-small forward T=1024',
@@ -30,6 +31,7 @@ export async function gpt2Forward(T = 1024): Promise<CaseResult> {
     reusedGflops: flops / reused / 1e9,
     reusedFractionOfSameProcessCeiling: flops / reused / 1e9 / ceiling,
     peakRssMb: rss,
+    reusedPeakRssMb: reusedRss,
     checkpointMb,
   };
 }
