@@ -40,12 +40,15 @@ export interface ModelGraph {
 }
 
 /**
- * How graphs returning hidden states are compiled. Where their intermediates are large (the widest,
- * [B, T, max(d_ff, 3d)], at least 4 MiB), without onnxruntime's memory arena: glibc's heap recycles such
- * blocks between runs just as fast, and an arena would stay resident under the vocabulary-sized work that
- * follows (GPT-2-small's forward at 1024 tokens, 12 MiB: peak RSS 1010–1018 MiB with it, 940–963 without).
- * Small ones are many small mallocs, which the arena does faster (stories260K's training trunk, 0.5 MiB:
- * 17.6 ms a run with it, 21.8 without). Their outputs are written into one array (`outputsInOneArray`).
+ * How `forward` compiles its trunk when it returns a new result. Where the intermediates are large (the
+ * widest, [B, T, max(d_ff, 3d)], at least 4 MiB), without onnxruntime's memory arena: an arena would stay
+ * resident under the vocabulary-sized logits that follow (GPT-2-small's forward at 1024 tokens, 12 MiB:
+ * peak RSS 1010–1018 MiB with it, 940–963 without). Small ones are many small mallocs, which the arena does
+ * faster (stories260K's training trunk, 0.5 MiB: 17.6 ms a run with it, 21.8 without). Trunks that feed the
+ * lens rows (`compileForShape(…, trunk)`) and a forward writing `into` a previous result keep the arena:
+ * there it is both faster and no larger at the peak (two threads, GPT-2-small at 1024 tokens, alternating
+ * processes: lens training 115–129 → 127–131 tokens/s with peak RSS 1308–1327 → 1290–1291 MiB; a trajectory
+ * 5.23–5.86 → 5.05–5.76 s, peak 1001–1003 → 992–998 MiB).
  */
 function trunkCompileOptions(cfg: ModelConfig, shape: Batch): { memoryArena: boolean } {
   const [B, T] = batchShape(shape);
@@ -135,7 +138,7 @@ export class LanguageModel {
   /**
    * Builds and compiles a graph once for batches shaped like `shape`, returning a function that runs
    * it on any batch of that shape (only ids and position inputs change between runs). `trunk`: the
-   * outputs are large per-position states (hidden states): compiled and run as `forward` runs its trunk.
+   * outputs are large per-position states (hidden states), written into one array per run.
    */
   async compileForShape(
     shape: Batch,
@@ -145,7 +148,7 @@ export class LanguageModel {
   ): Promise<(batch: Batch, extraFeeds?: Record<string, HostArray['data']>) => Promise<Record<string, HostArray>>> {
     const mg = this.buildGraph(shape, options);
     const outputs = build(mg);
-    const compiled = await this.runtime.compile(outputs, trunk ? trunkCompileOptions(this.config, shape) : {});
+    const compiled = await this.runtime.compile(outputs);
     const weightFeeds = mg.weights.feeds();
     const [B, T] = batchShape(shape);
     return async (batch, extraFeeds = {}) => {
@@ -175,9 +178,9 @@ export class LanguageModel {
     if (inGraph) outputs.logits = mg.forward.logits;
     mg.forward.hiddenStates.forEach((h, i) => (outputs[`hidden_${i}`] = h));
     // Writing into a previous result asks for repeated forwards: the trunk's intermediates then stay in
-    // onnxruntime's arena between runs too (GPT-2-small, 1024 tokens, two threads: 1.05–1.11 s a forward
-    // against 1.13–1.38 s without, for about 70 MiB more resident memory).
-    const trunk = await this.runtime.compile(outputs, into ? { memoryArena: true } : trunkCompileOptions(this.config, batch));
+    // onnxruntime's arena (the runtime's default) between runs too (GPT-2-small, 1024 tokens, two threads:
+    // 1.05–1.11 s a forward against 1.13–1.38 s without, for about 70 MiB more resident memory).
+    const trunk = await this.runtime.compile(outputs, into ? {} : trunkCompileOptions(this.config, batch));
     let targets: Record<string, HostArray['data']>;
     if (into) {
       if (into.hiddenStates.length !== mg.forward.hiddenStates.length) {

@@ -122,7 +122,12 @@ test('causal basis panel in chromium: directions and energies, ablation, KL chec
 
   // Ablate direction 0 of the layer: two panels (ablated grid, KL from the original) and the per-row table.
   await rows.nth(DIRECTION).locator('button').click();
-  await page.waitForSelector('#causal-result[data-ready]', { timeout: 150_000 });
+  // The result, or the page's error message: either way the test stops waiting, and says what happened.
+  await page.waitForSelector('#causal-result[data-ready], #error:not([hidden])', { timeout: 150_000 }).catch((e: Error) => {
+    throw new Error(`${e.message}\nproblems so far: ${JSON.stringify(problems)}`);
+  });
+  const shownError = (await page.locator('#error:not([hidden])').count()) ? (await page.locator('#error').textContent())?.trim() : '';
+  assert.ok(!shownError, `the page shows an error: ${shownError}; problems: ${JSON.stringify(problems)}`);
   assert.equal(await page.locator('#causal-result .panel').count(), 2);
   assert.match((await page.locator('#causal-result .panel').nth(1).locator('.panel-head').textContent())!, /direction 0 ablated/);
   await page.screenshot({ path: nodePath.join(ARTIFACTS, 'causal-panel.png'), fullPage: true });
