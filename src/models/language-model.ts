@@ -165,7 +165,7 @@ export class LanguageModel {
    * `into`: a previous result of the same batch shape whose arrays are overwritten instead of allocating
    * new ones, and the trunk keeps its intermediates in onnxruntime's arena between runs. For repeated
    * forwards that is much faster where fresh memory is slow to touch (docs/benchmarks.md), for more resident
-   * memory (GPT-2-small at 1024 tokens: about 2.1× the checkpoint instead of 1.9×); the previous result's
+   * memory (GPT-2-small at 1024 tokens: about 2.2× the checkpoint instead of 1.9×); the previous result's
    * contents are gone.
    */
   async forward(batch: Batch, options: Omit<ForwardOptions, 'logits'> & { logitBlockBytes?: number; into?: ForwardResult } = {}): Promise<ForwardResult> {
