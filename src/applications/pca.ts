@@ -57,8 +57,9 @@ export function fitPca(x: readonly ArrayLike<number>[], k: number): PcaModel {
     if (useGram) {
       // v = Xcᵀ u / ‖Xcᵀ u‖ (= / sqrt(λ) in exact arithmetic; normalising directly is more robust).
       axis = new Float64Array(D);
+      const u = vector(c);
       xc.forEach((r, i) => {
-        const ui = vector(c)[i]!;
+        const ui = u[i]!;
         for (let f = 0; f < D; f++) axis[f]! += ui * r[f]!;
       });
       const norm = Math.hypot(...axis);

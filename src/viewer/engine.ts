@@ -505,8 +505,7 @@ export class ViewerEngine {
       const resp: TrajectoryResponse = {
         model: this.modelInfo(req.model, model),
         lens: req.lens,
-        tunedLensName: tuned ? this.displayName(this.lenses[req.model]![req.tunedLens ?? 0]!) : null,
-        tunedLensSha256: tuned ? (this.fingerprints.get(this.lenses[req.model]![req.tunedLens ?? 0]!) ?? null) : null,
+        ...this.tunedLensInfo(req, !!tuned),
         grids,
         distance,
         pieces,
@@ -515,6 +514,13 @@ export class ViewerEngine {
       this.trajectories.set(key, resp);
       return resp;
     });
+  }
+
+  /** The tuned lens's display name and sha256 for a response (both null without a tuned lens). */
+  private tunedLensInfo(req: Pick<TrajectoryRequest, 'model' | 'tunedLens'>, tuned: boolean): Pick<TrajectoryResponse, 'tunedLensName' | 'tunedLensSha256'> {
+    if (!tuned) return { tunedLensName: null, tunedLensSha256: null };
+    const spec = this.lenses[req.model]![req.tunedLens ?? 0]!;
+    return { tunedLensName: this.displayName(spec), tunedLensSha256: this.fingerprints.get(spec) ?? null };
   }
 
   private modelInfo(index: number, model: LanguageModel): ModelInfo {
@@ -691,8 +697,7 @@ export class ViewerEngine {
       return {
         model: this.modelInfo(req.model, model),
         lens: lens.kind,
-        tunedLensName: tuned ? this.displayName(this.lenses[req.model]![req.tunedLens ?? 0]!) : null,
-        tunedLensSha256: tuned ? (this.fingerprints.get(this.lenses[req.model]![req.tunedLens ?? 0]!) ?? null) : null,
+        ...this.tunedLensInfo(req, !!tuned),
         grids,
         distance,
         pieces,

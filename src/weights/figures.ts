@@ -73,13 +73,14 @@ export function layerDistributionFigure(a: WeightAnalysis, source: SourceName, t
       });
     }
   });
+  const frame = chartFrame(title);
   return {
     width,
     height,
     option: {
-      ...chartFrame(title),
+      ...frame,
       title: [
-        chartFrame(title).title as object,
+        frame.title as object,
         ...lenses.map((l, i) => ({ text: `${l === 'logit' ? 'logit lens' : 'tuned lens'}`, left: 60 + i * panelWidth + (panelWidth - 90) / 2, top: 60, textAlign: 'center' as const, textStyle: { fontSize: 13, fontWeight: 'normal' as const } })),
       ],
       legend: { top: 34, data: ['real', 'random'] },
